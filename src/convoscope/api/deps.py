@@ -1,0 +1,41 @@
+"""Request dependencies, as ``Annotated`` aliases handlers can name."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from convoscope.auth.access import Caller, require_read
+from convoscope.auth.verify import KeyVerifier
+from convoscope.settings import Settings
+from convoscope.store.database import Database
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def authenticate(request: Request) -> Caller:
+    verifier: KeyVerifier = request.app.state.key_verifier
+    return await verifier.verify(request.headers.get("authorization"))
+
+
+async def authenticate_reader(request: Request) -> Caller:
+    caller = await authenticate(request)
+    require_read(caller)
+    return caller
+
+
+Db = Annotated[Database, Depends(get_db)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+# Any valid key: the write operations, and the reads the SDK offers a web key for.
+AnyKey = Annotated[Caller, Depends(authenticate)]
+# An api key: everything that returns stored data to the caller.
+ReadKey = Annotated[Caller, Depends(authenticate_reader)]

@@ -1,0 +1,65 @@
+"""Pure ASGI middleware: request ids and the body size limit.
+
+Pure ASGI rather than ``BaseHTTPMiddleware``: it runs on every request, and the latter
+costs a task and a stream per request.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from convoscope.errors import PayloadTooLarge
+from convoscope.store.ids import new_id
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (echoed as ``X-Request-ID``) and enforces the body limit.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read; a
+    chunked body is counted as it arrives and refused as soon as it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id("req")
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = request_id.encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", header)]
+            await send(message)
+
+        limit = self.max_body_bytes
+        declared = _content_length(scope)
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            if declared is not None and declared > limit:
+                raise PayloadTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(limit)
+            return message
+
+        await self.app(scope, receive_limited, send_with_id)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,30 @@
+"""JSON responses serialized with orjson."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from convoscope.schemas.problems import Problem
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def json_response(content: Any) -> JSONResponse:
+    return JSONResponse(content)
+
+
+def documented(model: type[BaseModel], *, not_found: bool = False) -> dict[int | str, Any]:
+    """The OpenAPI ``responses`` of an operation: its 200 model and its problem statuses."""
+    statuses = (400, 401, 403, 404, 422, 500) if not_found else (400, 401, 403, 422, 500)
+    out: dict[int | str, Any] = {200: {"model": model}}
+    out.update({status: {"model": Problem} for status in statuses})
+    return out

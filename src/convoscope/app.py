@@ -1,0 +1,51 @@
+"""The ASGI application: ``create_app(settings)`` wires everything; nothing runs at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from convoscope import __version__
+from convoscope.api import build_api_router
+from convoscope.api.middleware import RequestContextMiddleware
+from convoscope.api.problems import install_problem_handlers
+from convoscope.auth.verify import KeyVerifier
+from convoscope.settings import Settings, load_settings
+from convoscope.store.database import Database
+from convoscope.store.engine import make_engine
+from convoscope.store.migrate import upgrade
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    """The convoscope server. Migrates the database on start unless told not to."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            engine = make_engine(settings.database_url)
+            stack.callback(engine.dispose)
+            if migrate:
+                upgrade(engine)
+            db = Database(engine, write_batch_size=settings.write_batch_size)
+            db.start()
+            # Stops the writer after the last request, so queued writes still commit.
+            stack.callback(db.writer.stop)
+            app.state.db = db
+            app.state.key_verifier = KeyVerifier(db, cache_seconds=settings.key_cache_seconds)
+            yield
+
+    app = FastAPI(
+        title="convoscope",
+        version=__version__,
+        summary="Self-hosted analytics for AI-assistant conversations "
+        "(Inkeep Analytics API compatible).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(build_api_router())
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""API keys and what each kind of key may do."""

@@ -1,0 +1,22 @@
+"""The ``convoscope`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from convoscope.cli import db, keys, serve
+
+app = typer.Typer(
+    name="convoscope",
+    help="Self-hosted analytics for AI-assistant conversations.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.projects_app, name="projects")
+app.add_typer(keys.keys_app, name="keys")
+
+
+def main() -> None:
+    app()

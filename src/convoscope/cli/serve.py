@@ -1,0 +1,61 @@
+"""``convoscope serve``: migrate, make sure there is a key to use, and serve."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from sqlalchemy import Engine
+
+from convoscope.app import create_app
+from convoscope.auth.access import KeyType
+from convoscope.auth.keys import display_prefix, generate_key, hash_key
+from convoscope.cli.context import err, fail, out, settings_or_exit
+from convoscope.store import keys as store
+from convoscope.store.engine import make_engine
+from convoscope.store.migrate import RECOVERY_HINT, upgrade
+
+
+def serve() -> None:
+    """Start the server (CONVOSCOPE_HOST, CONVOSCOPE_PORT, CONVOSCOPE_DATABASE_URL)."""
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        upgrade(engine)
+    except Exception as problem:
+        err.print(RECOVERY_HINT)
+        raise fail(f"migration failed: {problem}") from problem
+    first_key = _first_start_key(engine)
+    engine.dispose()
+
+    address = f"http://{settings.host}:{settings.port}"
+    out.print(f"convoscope on {address}  (database: {_describe(settings.database_url)})")
+    out.print(f"  API: {address}/conversations   docs: {address}/docs")
+    if first_key:
+        out.print("First start: created project 'default' and this api key (shown only now):")
+        out.print(first_key, markup=False)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings, migrate=False),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def _first_start_key(engine: Engine) -> str | None:
+    """On an empty database, a 'default' project with one api key."""
+    with engine.begin() as conn:
+        if store.count_projects(conn):
+            return None
+        project = store.create_project(conn, "default")
+        key = generate_key()
+        store.create_key(conn, project, KeyType.API.value, hash_key(key), display_prefix(key))
+        return key
+
+
+def _describe(url: str) -> str:
+    return url if url.startswith("sqlite") else url.split("@")[-1]

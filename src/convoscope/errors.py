@@ -1,0 +1,103 @@
+"""The errors convoscope raises, one tree for the whole server.
+
+    ConvoscopeError                      (500 internal_server_error)
+    ├── InvalidInput                     (400 bad_request, names the field at fault)
+    │   └── PayloadTooLarge              (413 payload_too_large)
+    ├── Unprocessable                    (422 unprocessable_entity, names the field)
+    │   └── Conflict                     (the request contradicts what is stored)
+    ├── Unauthorized                     (401 unauthorized)
+    ├── Forbidden                        (403 forbidden)
+    └── NotFound                         (404 not_found)
+        ├── ConversationNotFound
+        └── FeedbackNotFound
+    SettingsError                        (a bad CONVOSCOPE_* value; stops the server at start)
+
+The store and the API raise these; ``api/problems.py`` renders every one of them as
+``application/problem+json`` in one place. Instances carry facts, never an HTTP body.
+"""
+
+from __future__ import annotations
+
+
+class ConvoscopeError(Exception):
+    """Base of every error a client can be shown."""
+
+    status: int = 500
+    code: str = "internal_server_error"
+    title: str = "Internal Server Error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.errors = errors
+
+
+class InvalidInput(ConvoscopeError):
+    """The request is malformed: bad JSON, a wrong type, an unknown enum value."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad Request"
+
+
+class PayloadTooLarge(InvalidInput):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload Too Large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class Unprocessable(ConvoscopeError):
+    """The request is well formed but cannot be carried out."""
+
+    status = 422
+    code = "unprocessable_entity"
+    title = "Unprocessable Entity"
+
+
+class Conflict(Unprocessable):
+    """The request contradicts stored data (e.g. changing a conversation's type)."""
+
+
+class Unauthorized(ConvoscopeError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(ConvoscopeError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(ConvoscopeError):
+    status = 404
+    code = "not_found"
+    title = "Not Found"
+
+
+class ConversationNotFound(NotFound):
+    def __init__(self, conversation_id: str, *, by: str = "id") -> None:
+        super().__init__(f"no conversation with {by} {conversation_id!r} in this project")
+        self.conversation_id = conversation_id
+
+
+class FeedbackNotFound(NotFound):
+    def __init__(self, feedback_id: str) -> None:
+        super().__init__(f"no feedback with id {feedback_id!r} in this project")
+        self.feedback_id = feedback_id
+
+
+class SettingsError(Exception):
+    """A ``CONVOSCOPE_*`` variable has a value the server cannot use."""

@@ -1,0 +1,1 @@
+"""Wire models: exactly the shapes of the Inkeep Analytics API, and nowhere else."""

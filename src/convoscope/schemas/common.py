@@ -1,0 +1,98 @@
+"""Building blocks shared by every resource: timestamps, properties, links."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+# The pattern of API.md §1.7, widened to any number of fraction digits (Python and
+# PostgreSQL emit six) and to offsets without a colon.
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
+)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO-8601 date-time with a zone, as an aware UTC datetime; None stays None."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 date-time string such as 2025-03-01T09:30:00.000Z")
+    if not _ISO_DATETIME.match(value):
+        raise ValueError(
+            "must be an ISO-8601 date-time with a time zone, such as "
+            f"2025-03-01T09:30:00.000Z; got {value[:40]!r}"
+        )
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    fraction = re.search(r"\.(\d+)", text)
+    if fraction and len(fraction.group(1)) > 6:  # fromisoformat takes at most microseconds
+        text = text.replace(fraction.group(0), "." + fraction.group(1)[:6], 1)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise ValueError(f"is not a valid date-time: {value[:40]!r}") from err
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """``2025-03-01T09:30:00.000Z``: what JavaScript's ``toISOString()`` produces."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+Timestamp = Annotated[
+    datetime | None,
+    BeforeValidator(parse_timestamp),
+    PlainSerializer(lambda v: format_timestamp(v) if v else None, return_type=str | None),
+    Field(json_schema_extra={"type": "string", "format": "date-time"}),
+]
+
+NonEmptyId = Annotated[str, Field(min_length=1, max_length=512)]
+
+JsonObject = dict[str, Any]
+
+
+class WireModel(BaseModel):
+    """Base of request models: unknown keys are ignored, as the API promises."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class UserProperties(BaseModel):
+    """Who the user is. Well-known keys are type-checked; any other key is kept as sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | int | None = Field(None, description="User identifier (often an anonymous id).")
+    identificationType: str | None = Field(None, description="How the user was identified.")
+    userId: str | int | None = Field(None, description="User identifier from a copilot.")
+    supportAgentName: str | None = None
+    supportAgentEmail: str | None = None
+    userType: str | None = None
+
+
+class Link(WireModel):
+    """A source cited by a message."""
+
+    url: str
+    label: str | None = None
+    title: str | None = None
+    description: str | None = None
+    type: str | None = Field(None, description="documentation, site, github_issue, … or any.")
+    breadcrumbs: list[str] | None = None
+
+
+def dump_user_properties(value: UserProperties | None) -> JsonObject | None:
+    """The user properties as sent: known keys that were given, and every extra key."""
+    if value is None:
+        return None
+    return value.model_dump(exclude_unset=True)
+
+
+def dump_links(value: list[Link] | None) -> list[JsonObject] | None:
+    if value is None:
+        return None
+    return [link.model_dump(exclude_unset=True) for link in value]

@@ -1,0 +1,98 @@
+"""Server settings, read from ``CONVOSCOPE_*`` environment variables.
+
+A wrong value fails at start with a message that names the variable and says how to fix it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from convoscope.errors import SettingsError
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/convoscope.db"
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. Each field is ``CONVOSCOPE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVOSCOPE_", frozen=True, extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///path/to/file.db (embedded, the default) or "
+        "postgresql+psycopg://user:password@host:5432/dbname.",
+    )
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(8080, description="TCP port.")
+    max_body_bytes: Annotated[int, Field(ge=1024)] = Field(
+        2 * 1024 * 1024, description="Largest request body accepted, in bytes."
+    )
+    write_batch_size: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        256, description="Most writes committed together in one transaction (group commit)."
+    )
+    query_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        30.0, description="Time limit for one analytics query."
+    )
+    key_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        5.0,
+        description="How long a verified API key is remembered; a revoked key stops "
+        "working after at most this long.",
+    )
+    log_level: str = Field("info", description="debug, info, warning or error.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value.startswith("postgres://") or value.startswith("postgresql://"):
+            raise ValueError(
+                "use the psycopg 3 driver: write postgresql+psycopg://… instead of "
+                f"{value.split('://', 1)[0]}://…"
+            )
+        if not (value.startswith("sqlite:///") or value.startswith("postgresql+psycopg://")):
+            raise ValueError(
+                f"must start with sqlite:/// or postgresql+psycopg://; got {_redact(value)!r}"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError(f"must be one of debug, info, warning, error; got {value!r}")
+        return value.lower()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        lines = []
+        for problem in err.errors():
+            name = "CONVOSCOPE_" + str(problem["loc"][0]).upper() if problem["loc"] else "?"
+            lines.append(f"{name}: {problem['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("\n".join(lines)) from None
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before it reaches a message."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

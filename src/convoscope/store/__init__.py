@@ -1,0 +1,1 @@
+"""Storage: tables, migrations, the write path and the repositories."""

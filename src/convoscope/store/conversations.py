@@ -1,0 +1,352 @@
+"""Conversations and their messages: upsert, read, list, delete.
+
+Every function takes the connection first and the caller's scope second, so no query can
+forget which project it is confined to.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
+
+from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
+from convoscope.store.ids import new_id
+from convoscope.store.records import Conversation, ConversationIn, Message, Scope
+from convoscope.store.tables import conversations, events, feedback, messages
+
+_USER_ROLES = frozenset({"user", "customer"})
+
+
+def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) -> Conversation:
+    """Create the conversation, or replace the stored one's fields and messages.
+
+    The body always carries the complete history, so the stored messages are replaced by
+    those sent. A message sent without an id keeps the id of the stored message at the
+    same position, so feedback and events that point at earlier messages stay valid.
+    """
+    now = datetime.now(UTC)
+    conversation_id = data.id or new_id("conv")
+    existing = conn.execute(
+        select(conversations.c.type, conversations.c.created_at).where(
+            conversations.c.project_id == scope.project_id,
+            conversations.c.id == conversation_id,
+        )
+    ).first()
+    if existing is not None and existing.type != data.type:
+        raise Conflict(
+            f"conversation {conversation_id!r} is of type {existing.type!r}; "
+            f"its type cannot change to {data.type!r}",
+            field="type",
+        )
+    stored_messages: list[RowMapping] = []
+    if existing is not None:
+        stored_messages = list(
+            conn.execute(
+                select(messages.c.id, messages.c.created_at)
+                .where(
+                    messages.c.project_id == scope.project_id,
+                    messages.c.conversation_id == conversation_id,
+                )
+                .order_by(messages.c.position)
+            ).mappings()
+        )
+    kept_created = {row["id"]: row["created_at"] for row in stored_messages}
+
+    stored: list[Message] = []
+    seen: set[str] = set()
+    for position, message in enumerate(data.messages):
+        message_id = message.id
+        if message_id is None:
+            taken = position < len(stored_messages) and stored_messages[position]["id"]
+            message_id = taken if taken and taken not in seen else new_id("msg")
+        if message_id in seen:
+            raise InvalidInput(
+                f"message id {message_id!r} appears twice in this conversation",
+                field=f"messages[{position}].id",
+            )
+        seen.add(message_id)
+        stored.append(
+            Message(
+                id=message_id,
+                conversation_id=conversation_id,
+                role=message.role,
+                content=message.content,
+                name=message.name,
+                tool_calls=message.tool_calls,
+                links=message.links,
+                properties=message.properties,
+                user_properties=message.user_properties,
+                external_id=message.external_id,
+                external_url=message.external_url,
+                created_at=message.created_at or kept_created.get(message_id) or now,
+                updated_at=message.updated_at or now,
+            )
+        )
+    _refuse_foreign_message_ids(conn, scope, conversation_id, seen)
+
+    conversation = Conversation(
+        id=conversation_id,
+        type=data.type,
+        project_id=scope.project_id,
+        organization_id=scope.organization_id,
+        integration_id=data.integration_id or scope.integration_id,
+        created_at=data.created_at or (existing.created_at if existing else now),
+        updated_at=data.updated_at or now,
+        external_id=data.external_id,
+        external_url=data.external_url,
+        support_ticket_conversation_id=data.support_ticket_conversation_id,
+        visibility=data.visibility,
+        properties=data.properties,
+        user_properties=data.user_properties,
+        tags=data.tags,
+        messages=stored,
+    )
+    row = _conversation_row(conversation)
+    if existing is None:
+        conn.execute(insert(conversations), [row])
+    else:
+        conn.execute(
+            delete(messages).where(
+                messages.c.project_id == scope.project_id,
+                messages.c.conversation_id == conversation_id,
+            )
+        )
+        conn.execute(
+            update(conversations)
+            .where(
+                conversations.c.project_id == scope.project_id,
+                conversations.c.id == conversation_id,
+            )
+            .values(row)
+        )
+    if stored:
+        conn.execute(
+            insert(messages),
+            [_message_row(scope.project_id, position, m) for position, m in enumerate(stored)],
+        )
+    return conversation
+
+
+def get_conversation(conn: Connection, scope: Scope, conversation_id: str) -> Conversation:
+    row = (
+        conn.execute(
+            select(conversations).where(
+                conversations.c.project_id == scope.project_id,
+                conversations.c.id == conversation_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise ConversationNotFound(conversation_id)
+    return _with_messages(conn, scope, [row])[0]
+
+
+def get_conversation_by_external_id(
+    conn: Connection, scope: Scope, external_id: str
+) -> Conversation:
+    """The most recently updated conversation with that external id."""
+    row = (
+        conn.execute(
+            select(conversations)
+            .where(
+                conversations.c.project_id == scope.project_id,
+                conversations.c.external_id == external_id,
+            )
+            .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise ConversationNotFound(external_id, by="external id")
+    return _with_messages(conn, scope, [row])[0]
+
+
+def list_conversations(
+    conn: Connection, scope: Scope, *, limit: int, offset: int
+) -> tuple[int, list[Conversation]]:
+    """One page, newest first, and the project's total."""
+    total = conn.execute(
+        select(func.count())
+        .select_from(conversations)
+        .where(conversations.c.project_id == scope.project_id)
+    ).scalar_one()
+    rows = list(
+        conn.execute(
+            select(conversations)
+            .where(conversations.c.project_id == scope.project_id)
+            .order_by(conversations.c.created_at.desc(), conversations.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).mappings()
+    )
+    return total, _with_messages(conn, scope, rows)
+
+
+def delete_conversation(conn: Connection, scope: Scope, conversation_id: str) -> None:
+    """Delete the conversation, its messages, their feedback and its events, together."""
+    message_ids = select(messages.c.id).where(
+        messages.c.project_id == scope.project_id,
+        messages.c.conversation_id == conversation_id,
+    )
+    conn.execute(
+        delete(events).where(
+            events.c.project_id == scope.project_id,
+            or_(
+                events.c.conversation_id == conversation_id,
+                events.c.message_id.in_(message_ids.scalar_subquery()),
+            ),
+        )
+    )
+    conn.execute(
+        delete(feedback).where(
+            feedback.c.project_id == scope.project_id,
+            feedback.c.conversation_id == conversation_id,
+        )
+    )
+    conn.execute(
+        delete(messages).where(
+            messages.c.project_id == scope.project_id,
+            messages.c.conversation_id == conversation_id,
+        )
+    )
+    deleted = conn.execute(
+        delete(conversations).where(
+            conversations.c.project_id == scope.project_id,
+            conversations.c.id == conversation_id,
+        )
+    ).rowcount
+    if not deleted:
+        raise ConversationNotFound(conversation_id)
+
+
+def _refuse_foreign_message_ids(
+    conn: Connection, scope: Scope, conversation_id: str, message_ids: Iterable[str]
+) -> None:
+    """Message ids are unique in a project: feedback names a message by id alone."""
+    ids = list(message_ids)
+    for start in range(0, len(ids), 500):
+        clash = conn.execute(
+            select(messages.c.id, messages.c.conversation_id)
+            .where(
+                messages.c.project_id == scope.project_id,
+                messages.c.id.in_(ids[start : start + 500]),
+                messages.c.conversation_id != conversation_id,
+            )
+            .limit(1)
+        ).first()
+        if clash is not None:
+            raise Conflict(
+                f"message id {clash.id!r} already belongs to conversation "
+                f"{clash.conversation_id!r}; message ids are unique within a project",
+                field="messages",
+            )
+
+
+def _with_messages(
+    conn: Connection, scope: Scope, rows: Sequence[RowMapping]
+) -> list[Conversation]:
+    if not rows:
+        return []
+    by_conversation: dict[str, list[Message]] = defaultdict(list)
+    ids = [row["id"] for row in rows]
+    for start in range(0, len(ids), 500):
+        for m in conn.execute(
+            select(messages)
+            .where(
+                messages.c.project_id == scope.project_id,
+                messages.c.conversation_id.in_(ids[start : start + 500]),
+            )
+            .order_by(messages.c.conversation_id, messages.c.position)
+        ).mappings():
+            by_conversation[m["conversation_id"]].append(_message_from_row(m))
+    return [_conversation_from_row(row, by_conversation[row["id"]]) for row in rows]
+
+
+def _conversation_row(c: Conversation) -> dict[str, Any]:
+    times = [m.created_at for m in c.messages] or [c.created_at]
+    return {
+        "project_id": c.project_id,
+        "id": c.id,
+        "type": c.type,
+        "organization_id": c.organization_id,
+        "integration_id": c.integration_id,
+        "external_id": c.external_id,
+        "external_url": c.external_url,
+        "support_ticket_conversation_id": c.support_ticket_conversation_id,
+        "visibility": c.visibility,
+        "properties": c.properties,
+        "user_properties": c.user_properties,
+        "tags": c.tags,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "first_message_time": min(times),
+        "last_message_time": max(times),
+        "message_count": len(c.messages),
+        "user_message_count": sum(1 for m in c.messages if m.role in _USER_ROLES),
+    }
+
+
+def _message_row(project_id: str, position: int, m: Message) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "position": position,
+        "role": m.role,
+        "content": m.content,
+        "name": m.name,
+        "tool_calls": m.tool_calls,
+        "links": m.links,
+        "properties": m.properties,
+        "user_properties": m.user_properties,
+        "external_id": m.external_id,
+        "external_url": m.external_url,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+    }
+
+
+def _message_from_row(row: RowMapping) -> Message:
+    return Message(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        role=row["role"],
+        content=row["content"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        name=row["name"],
+        tool_calls=row["tool_calls"],
+        links=row["links"],
+        properties=row["properties"],
+        user_properties=row["user_properties"],
+        external_id=row["external_id"],
+        external_url=row["external_url"],
+    )
+
+
+def _conversation_from_row(row: RowMapping, stored: list[Message]) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        type=row["type"],
+        project_id=row["project_id"],
+        organization_id=row["organization_id"],
+        integration_id=row["integration_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        external_id=row["external_id"],
+        external_url=row["external_url"],
+        support_ticket_conversation_id=row["support_ticket_conversation_id"],
+        visibility=row["visibility"],
+        properties=row["properties"],
+        user_properties=row["user_properties"],
+        tags=row["tags"],
+        messages=stored,
+    )

@@ -1,0 +1,74 @@
+"""Engines for the two supported databases, set up the same way everywhere."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+class Dialect(enum.StrEnum):
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+def make_engine(database_url: str, *, pool_size: int = 8) -> Engine:
+    """An engine with the pragmas and transaction handling convoscope relies on."""
+    if database_url.startswith("sqlite"):
+        return _make_sqlite_engine(database_url, pool_size=pool_size)
+    return create_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def dialect_of(engine: Engine) -> Dialect:
+    return Dialect(engine.dialect.name)
+
+
+def _make_sqlite_engine(database_url: str, *, pool_size: int) -> Engine:
+    path = database_url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args={"check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; let
+        # SQLAlchemy emit BEGIN itself (the recipe from SQLAlchemy's SQLite docs).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL, not NORMAL: a 2xx promises the write survives a power cut, so every
+        # commit must reach the disk. Group commit keeps that affordable.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so a reader never has to upgrade
+        # and fail with SQLITE_BUSY halfway through a transaction.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _is_writer(connection) else "BEGIN")
+
+    return engine
+
+
+def _is_writer(connection: Any) -> bool:
+    return bool(connection.info.get("convoscope_writer"))
+
+
+def mark_as_writer(connection: Any) -> None:
+    """Tag a connection as the single writer (SQLite takes the write lock at BEGIN)."""
+    connection.info["convoscope_writer"] = True
