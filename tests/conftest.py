@@ -49,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "dialect" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--db")
-        dialects = DIALECTS if chosen == "all" else (chosen,)
+        dialects: tuple[str, ...] = DIALECTS if chosen == "all" else (chosen,)
         if metafunc.definition.get_closest_marker("postgres_only"):
             dialects = tuple(d for d in dialects if d == "postgresql")
         metafunc.parametrize("dialect", dialects, indirect=True)
@@ -136,9 +136,7 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def app_client(
-    settings: Settings, engine: Engine
-) -> AsyncIterator[httpx.AsyncClient]:
+async def app_client(settings: Settings, engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     """An unauthenticated client on the app, in process, with its lifespan running."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -154,3 +152,41 @@ async def client(
     """A client authorized with the project's api key."""
     app_client.headers["Authorization"] = f"Bearer {project.api_key}"
     yield app_client
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A real uvicorn server on loopback, with keys of two projects."""
+
+    url: str
+    project: ProjectKeys
+    other: ProjectKeys
+
+
+@pytest.fixture
+def live_server(settings: Settings, engine: Engine) -> Iterator[LiveServer]:
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    project = make_project(engine, "acme")
+    other = make_project(engine, "globex")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.02)
+    yield LiveServer(f"http://127.0.0.1:{port}", project, other)
+    server.should_exit = True
+    thread.join(timeout=20)

@@ -192,7 +192,10 @@ async def test_upsert_replaces_messages_and_keeps_ids_by_position(
     assert second["createdAt"] == T0, "an update keeps the stored createdAt"
     assert [m["id"] for m in second["messages"][:2]] == [m["id"] for m in first["messages"]]
     assert [m["content"] for m in second["messages"]] == [
-        "question 0", "answer 0", "question 1", "answer 1",
+        "question 0",
+        "answer 0",
+        "question 1",
+        "answer 1",
     ]
     shorter = await log(client, openai_conversation("c1", turns=1))
     assert len(shorter["messages"]) == 2

@@ -87,7 +87,11 @@ def invalid_input_from(
         message = _message(item)
         if message not in by_field[path]:
             by_field[path].append(message)
-    problems = [{"field": f, "message": " or ".join(m)} for f, m in by_field.items()]
+    # When one union branch got further than another, its deeper error is the useful one.
+    deeper = [f for f in by_field if any(_is_inside(other, f) for other in by_field)]
+    problems = [
+        {"field": f, "message": " or ".join(m)} for f, m in by_field.items() if f not in deeper
+    ]
     first = problems[0] if problems else {"field": prefix or "body", "message": "invalid"}
     if first["field"] == "":
         detail = first["message"]
@@ -125,6 +129,10 @@ def field_path(loc: tuple[int | str, ...], *, prefix: str = "") -> str:
     if prefix:
         return f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
     return path
+
+
+def _is_inside(path: str, parent: str) -> bool:
+    return bool(parent) and path.startswith((parent + ".", parent + "["))
 
 
 def _message(item: Any) -> str:
