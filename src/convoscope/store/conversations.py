@@ -128,7 +128,24 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             insert(messages),
             [_message_row(scope.project_id, position, m) for position, m in enumerate(stored)],
         )
+        _adopt_early_events(conn, scope, conversation_id, list(seen))
     return conversation
+
+
+def _adopt_early_events(
+    conn: Connection, scope: Scope, conversation_id: str, message_ids: list[str]
+) -> None:
+    """Message events that arrived before their conversation learn which one it is."""
+    for start in range(0, len(message_ids), 500):
+        conn.execute(
+            update(events)
+            .where(
+                events.c.project_id == scope.project_id,
+                events.c.message_id.in_(message_ids[start : start + 500]),
+                events.c.conversation_id.is_(None),
+            )
+            .values(conversation_id=conversation_id)
+        )
 
 
 def get_conversation(conn: Connection, scope: Scope, conversation_id: str) -> Conversation:
@@ -225,6 +242,24 @@ def delete_conversation(conn: Connection, scope: Scope, conversation_id: str) ->
     ).rowcount
     if not deleted:
         raise ConversationNotFound(conversation_id)
+
+
+def get_conversations(
+    conn: Connection, scope: Scope, conversation_ids: Iterable[str]
+) -> dict[str, Conversation]:
+    """Several conversations with their messages, by id; unknown ids are left out."""
+    ids = list(dict.fromkeys(conversation_ids))
+    rows: list[RowMapping] = []
+    for start in range(0, len(ids), 500):
+        rows.extend(
+            conn.execute(
+                select(conversations).where(
+                    conversations.c.project_id == scope.project_id,
+                    conversations.c.id.in_(ids[start : start + 500]),
+                )
+            ).mappings()
+        )
+    return {c.id: c for c in _with_messages(conn, scope, rows)}
 
 
 def _refuse_foreign_message_ids(

@@ -85,3 +85,62 @@ class Conversation:
     user_properties: JsonObject | None = None
     tags: list[str] | None = None
     messages: list[Message] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FeedbackIn:
+    type: str
+    message_id: str
+    id: str | None = None
+    reasons: list[JsonObject] | None = None
+    details: str | None = None
+    sources: list[JsonObject] | None = None
+    properties: JsonObject | None = None
+    user_properties: JsonObject | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Feedback:
+    id: str
+    type: str
+    message_id: str
+    conversation_id: str
+    created_at: datetime
+    updated_at: datetime
+    integration_id: str | None = None
+    reasons: list[JsonObject] | None = None
+    details: str | None = None
+    sources: list[JsonObject] | None = None
+    properties: JsonObject | None = None
+    user_properties: JsonObject | None = None
+
+
+@dataclass(slots=True)
+class EventIn:
+    entity_type: str
+    type: str
+    id: str | None = None
+    message_id: str | None = None
+    conversation_id: str | None = None
+    search_query: str | None = None
+    integration_id: str | None = None
+    properties: JsonObject | None = None
+    user_properties: JsonObject | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    id: str
+    entity_type: str
+    type: str
+    project_id: str
+    created_at: datetime
+    integration_id: str | None = None
+    message_id: str | None = None
+    conversation_id: str | None = None
+    search_query: str | None = None
+    properties: JsonObject | None = None
+    user_properties: JsonObject | None = None

@@ -1,0 +1,105 @@
+"""Feedback on the wire (API.md §2.6–2.9, §3.6)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from convoscope.schemas.common import (
+    JsonObject,
+    NonEmptyId,
+    Timestamp,
+    UserProperties,
+    WireModel,
+    dump_user_properties,
+    format_timestamp,
+)
+from convoscope.schemas.conversations import ConversationOut, MessageOut
+from convoscope.store.records import Feedback, FeedbackIn
+
+FeedbackType = Literal["positive", "negative"]
+
+
+class Reason(WireModel):
+    """Why the user rated the answer so, e.g. ``{"label": "inaccurate", "details": "…"}``."""
+
+    label: str
+    details: str
+
+
+class FeedbackSource(WireModel):
+    """The user's verdict on one source the answer cited."""
+
+    type: Literal["positive", "negative", "new"] | None
+    title: str | None = None
+    url: str | None = None
+
+
+class LogFeedbackRequestBody(WireModel):
+    id: NonEmptyId | None = None
+    type: FeedbackType
+    messageId: NonEmptyId
+    createdAt: Timestamp = None
+    updatedAt: Timestamp = None
+    reasons: list[Reason] | None = None
+    details: str | None = None
+    properties: JsonObject | None = None
+    userProperties: UserProperties | None = None
+    sources: list[FeedbackSource] | None = None
+
+    def to_record(self) -> FeedbackIn:
+        return FeedbackIn(
+            id=self.id,
+            type=self.type,
+            message_id=self.messageId,
+            created_at=self.createdAt,
+            updated_at=self.updatedAt,
+            reasons=[r.model_dump() for r in self.reasons] if self.reasons is not None else None,
+            details=self.details,
+            properties=self.properties,
+            user_properties=dump_user_properties(self.userProperties),
+            sources=[s.model_dump() for s in self.sources] if self.sources is not None else None,
+        )
+
+
+def feedback_to_wire(f: Feedback) -> JsonObject:
+    return {
+        "id": f.id,
+        "type": f.type,
+        "messageId": f.message_id,
+        "createdAt": format_timestamp(f.created_at),
+        "updatedAt": format_timestamp(f.updated_at),
+        "reasons": f.reasons,
+        "details": f.details,
+        "properties": f.properties,
+        "userProperties": f.user_properties,
+        "sources": f.sources,
+    }
+
+
+class FeedbackOut(BaseModel):
+    id: str
+    type: FeedbackType
+    messageId: str
+    createdAt: str
+    updatedAt: str
+    reasons: list[Reason] | None = None
+    details: str | None = None
+    properties: JsonObject | None = None
+    userProperties: UserProperties | None = None
+    sources: list[FeedbackSource] | None = None
+
+
+class FeedbackWithContext(FeedbackOut):
+    """Feedback with the full conversation and the rated message."""
+
+    conversation: ConversationOut
+    message: MessageOut
+
+
+class GetAllFeedbackResponse(BaseModel):
+    positiveFeedbackCount: int = Field(description="Positive feedback in the whole project.")
+    negativeFeedbackCount: int = Field(description="Negative feedback in the whole project.")
+    positiveFeedback: list[FeedbackWithContext]
+    negativeFeedback: list[FeedbackWithContext]

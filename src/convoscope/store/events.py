@@ -1,0 +1,64 @@
+"""Events: named interactions with a message, a conversation or a search."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from convoscope.store.ids import new_id
+from convoscope.store.records import Event, EventIn, Scope
+from convoscope.store.tables import events, messages
+
+
+def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
+    """Store the event, replacing one with the same id (a retried request stays one event).
+
+    The message or conversation it names need not exist yet: clients send events as
+    they happen, and the conversation may be logged after them. For a message event
+    the message's conversation is recorded when it is already known.
+    """
+    conversation_id = data.conversation_id
+    if data.entity_type == "message" and conversation_id is None:
+        conversation_id = conn.execute(
+            select(messages.c.conversation_id).where(
+                messages.c.project_id == scope.project_id, messages.c.id == data.message_id
+            )
+        ).scalar()
+    event = Event(
+        id=data.id or new_id("evt"),
+        entity_type=data.entity_type,
+        type=data.type,
+        project_id=scope.project_id,
+        created_at=data.created_at or datetime.now(UTC),
+        integration_id=data.integration_id or scope.integration_id,
+        message_id=data.message_id,
+        conversation_id=conversation_id,
+        search_query=data.search_query,
+        properties=data.properties,
+        user_properties=data.user_properties,
+    )
+    if data.id is not None:
+        conn.execute(
+            delete(events).where(events.c.project_id == scope.project_id, events.c.id == data.id)
+        )
+    conn.execute(insert(events), [_row(scope, event)])
+    return event
+
+
+def _row(scope: Scope, e: Event) -> dict[str, Any]:
+    return {
+        "project_id": scope.project_id,
+        "id": e.id,
+        "entity_type": e.entity_type,
+        "type": e.type,
+        "organization_id": scope.organization_id,
+        "integration_id": e.integration_id,
+        "message_id": e.message_id,
+        "conversation_id": e.conversation_id,
+        "search_query": e.search_query,
+        "properties": e.properties,
+        "user_properties": e.user_properties,
+        "created_at": e.created_at,
+    }

@@ -1,0 +1,151 @@
+"""Feedback: thumbs up or down on one message, upserted by id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+
+from convoscope.errors import FeedbackNotFound, Unprocessable
+from convoscope.store.ids import new_id
+from convoscope.store.records import Feedback, FeedbackIn, Scope
+from convoscope.store.tables import feedback, messages
+
+
+def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedback:
+    """Create the feedback, or update the stored feedback with the same id."""
+    conversation_id = conn.execute(
+        select(messages.c.conversation_id).where(
+            messages.c.project_id == scope.project_id, messages.c.id == data.message_id
+        )
+    ).scalar()
+    if conversation_id is None:
+        raise Unprocessable(
+            f"no message with id {data.message_id!r} in this project; log the "
+            "conversation before its feedback",
+            field="messageId",
+        )
+    now = datetime.now(UTC)
+    feedback_id = data.id or new_id("fb")
+    stored_created = (
+        conn.execute(
+            select(feedback.c.created_at).where(
+                feedback.c.project_id == scope.project_id, feedback.c.id == feedback_id
+            )
+        ).scalar()
+        if data.id
+        else None
+    )
+    record = Feedback(
+        id=feedback_id,
+        type=data.type,
+        message_id=data.message_id,
+        conversation_id=conversation_id,
+        created_at=data.created_at or stored_created or now,
+        updated_at=data.updated_at or now,
+        integration_id=scope.integration_id,
+        reasons=data.reasons,
+        details=data.details,
+        sources=data.sources,
+        properties=data.properties,
+        user_properties=data.user_properties,
+    )
+    row = _row(scope, record)
+    if stored_created is None:
+        conn.execute(insert(feedback), [row])
+    else:
+        conn.execute(
+            update(feedback)
+            .where(feedback.c.project_id == scope.project_id, feedback.c.id == feedback_id)
+            .values(row)
+        )
+    return record
+
+
+def get_feedback(conn: Connection, scope: Scope, feedback_id: str) -> Feedback:
+    row = (
+        conn.execute(
+            select(feedback).where(
+                feedback.c.project_id == scope.project_id, feedback.c.id == feedback_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise FeedbackNotFound(feedback_id)
+    return _from_row(row)
+
+
+def list_feedback(
+    conn: Connection, scope: Scope, *, limit: int, offset: int
+) -> tuple[dict[str, int], list[Feedback]]:
+    """The project's counts per type, and one page of feedback, newest first."""
+    counts = {
+        str(kind): int(n)
+        for kind, n in conn.execute(
+            select(feedback.c.type, func.count())
+            .where(feedback.c.project_id == scope.project_id)
+            .group_by(feedback.c.type)
+        )
+    }
+    rows: Sequence[RowMapping] = (
+        conn.execute(
+            select(feedback)
+            .where(feedback.c.project_id == scope.project_id)
+            .order_by(feedback.c.created_at.desc(), feedback.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        .mappings()
+        .all()
+    )
+    return counts, [_from_row(row) for row in rows]
+
+
+def delete_feedback(conn: Connection, scope: Scope, feedback_id: str) -> None:
+    deleted = conn.execute(
+        delete(feedback).where(
+            feedback.c.project_id == scope.project_id, feedback.c.id == feedback_id
+        )
+    ).rowcount
+    if not deleted:
+        raise FeedbackNotFound(feedback_id)
+
+
+def _row(scope: Scope, f: Feedback) -> dict[str, Any]:
+    return {
+        "project_id": scope.project_id,
+        "id": f.id,
+        "type": f.type,
+        "message_id": f.message_id,
+        "conversation_id": f.conversation_id,
+        "organization_id": scope.organization_id,
+        "integration_id": f.integration_id,
+        "reasons": f.reasons,
+        "details": f.details,
+        "sources": f.sources,
+        "properties": f.properties,
+        "user_properties": f.user_properties,
+        "created_at": f.created_at,
+        "updated_at": f.updated_at,
+    }
+
+
+def _from_row(row: RowMapping) -> Feedback:
+    return Feedback(
+        id=row["id"],
+        type=row["type"],
+        message_id=row["message_id"],
+        conversation_id=row["conversation_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        integration_id=row["integration_id"],
+        reasons=row["reasons"],
+        details=row["details"],
+        sources=row["sources"],
+        properties=row["properties"],
+        user_properties=row["user_properties"],
+    )
