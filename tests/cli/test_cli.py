@@ -73,7 +73,8 @@ def test_errors_are_one_line_and_exit_1(env: dict[str, str]) -> None:
         (
             "CONVOSCOPE_PORT",
             "eighty",
-            "CONVOSCOPE_PORT: Input should be a valid integer, unable to parse string as an integer",
+            "CONVOSCOPE_PORT: Input should be a valid integer, "
+            "unable to parse string as an integer",
         ),
         (
             "CONVOSCOPE_LOG_LEVEL",
