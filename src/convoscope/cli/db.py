@@ -17,12 +17,12 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
     engine = make_engine(settings_or_exit().database_url, pool_size=1)
     try:
         migrate.upgrade(engine, revision)
+        out.print(f"database at revision {migrate.current_revision(engine)}")
     except Exception as problem:
         err.print(migrate.RECOVERY_HINT)
         raise fail(str(problem)) from problem
     finally:
         engine.dispose()
-    out.print(f"database at revision {migrate.current_revision(engine)}")
 
 
 @app.command("downgrade")
@@ -31,9 +31,9 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'bas
     engine = make_engine(settings_or_exit().database_url, pool_size=1)
     try:
         migrate.downgrade(engine, revision)
+        out.print(f"database at revision {migrate.current_revision(engine) or 'base'}")
     finally:
         engine.dispose()
-    out.print(f"database at revision {migrate.current_revision(engine) or 'base'}")
 
 
 @app.command("current")
