@@ -30,12 +30,14 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     """
     now = datetime.now(UTC)
     conversation_id = data.id or new_id("conv")
-    existing = conn.execute(
-        select(conversations.c.type, conversations.c.created_at).where(
-            conversations.c.project_id == scope.project_id,
-            conversations.c.id == conversation_id,
-        )
-    ).first()
+    existing = None
+    if data.id is not None:  # a generated id cannot be stored yet
+        existing = conn.execute(
+            select(conversations.c.type, conversations.c.created_at).where(
+                conversations.c.project_id == scope.project_id,
+                conversations.c.id == conversation_id,
+            )
+        ).first()
     if existing is not None and existing.type != data.type:
         raise Conflict(
             f"conversation {conversation_id!r} is of type {existing.type!r}; "
@@ -86,7 +88,11 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 updated_at=message.updated_at or now,
             )
         )
-    _refuse_foreign_message_ids(conn, scope, conversation_id, seen)
+    # Generated ids are new, and kept ids are this conversation's: only ids the client
+    # chose can clash with another conversation or have events waiting for them.
+    client_ids = [m.id for m in data.messages if m.id is not None]
+    if client_ids:
+        _refuse_foreign_message_ids(conn, scope, conversation_id, client_ids)
 
     conversation = Conversation(
         id=conversation_id,
@@ -94,7 +100,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         project_id=scope.project_id,
         organization_id=scope.organization_id,
         integration_id=data.integration_id or scope.integration_id,
-        created_at=data.created_at or (existing.created_at if existing else now),
+        created_at=data.created_at or (existing.created_at if existing is not None else now),
         updated_at=data.updated_at or now,
         external_id=data.external_id,
         external_url=data.external_url,
@@ -128,7 +134,8 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             insert(messages),
             [_message_row(scope.project_id, position, m) for position, m in enumerate(stored)],
         )
-        _adopt_early_events(conn, scope, conversation_id, list(seen))
+        if client_ids:
+            _adopt_early_events(conn, scope, conversation_id, client_ids)
     return conversation
 
 

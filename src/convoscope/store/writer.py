@@ -3,9 +3,14 @@
 A commit costs one fsync, and an fsync costs milliseconds, so committing once per request
 caps the server at a few hundred writes a second. Here every write request is a job
 queued to one thread that owns the only write connection (as in datasette's
-``execute_write_fn``). The thread takes every job waiting, runs each inside its own
-SAVEPOINT (so one bad job fails alone), commits once, and only then resolves the
-callers' futures: a reply still means the data is on disk.
+``execute_write_fn``). The thread takes every job waiting, runs them in one transaction,
+commits once, and only then resolves the callers' futures: a reply still means the data
+is on disk.
+
+One bad job must fail alone. Savepoints around every job would cost two statements each
+on the common path, so the batch first runs without them; only when a job raises is the
+transaction rolled back and the batch run again with a savepoint around each job. Jobs
+must therefore be safe to run a second time: they only touch the connection.
 """
 
 from __future__ import annotations
@@ -101,31 +106,60 @@ class Writer:
                 self._commit_batch(conn, batch)
 
     def _commit_batch(self, conn: Connection, batch: list[_Pending]) -> None:
-        results: list[tuple[_Pending, bool, Any]] = []
+        live = [p for p in batch if p.future.set_running_or_notify_cancel()]
+        if not live:
+            return
         try:
-            with conn.begin():
-                for pending in batch:
-                    if not pending.future.set_running_or_notify_cancel():
-                        continue
-                    savepoint = conn.begin_nested()
-                    try:
-                        value = pending.job(conn)
-                    except BaseException as err:  # noqa: BLE001 - handed to the caller
-                        savepoint.rollback()
-                        results.append((pending, False, err))
-                    else:
-                        savepoint.commit()
-                        results.append((pending, True, value))
+            results = self._run_together(conn, live)
+            if results is None:
+                # A job failed, and its partial writes must not commit with the others':
+                # run the batch again, each job fenced by a savepoint.
+                results = self._run_fenced(conn, live)
         except BaseException as err:  # the commit itself failed: nothing is durable
-            log.exception("group commit of %d writes failed", len(batch))
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(err)
+            log.exception("group commit of %d writes failed", len(live))
+            for pending in live:
+                pending.future.set_exception(err)
             return
         self.commits += 1
         self.jobs += len(results)
-        for pending, ok, value in results:
+        for pending, (ok, value) in zip(live, results, strict=True):
             if ok:
                 pending.future.set_result(value)
             else:
                 pending.future.set_exception(value)
+
+    def _run_together(self, conn: Connection, batch: list[_Pending]) -> list[_Outcome] | None:
+        """The fast path: every job in one transaction, no savepoints; None if one fails."""
+        results: list[_Outcome] = []
+        try:
+            with conn.begin():
+                for pending in batch:
+                    try:
+                        results.append((True, pending.job(conn)))
+                    except Exception as err:
+                        raise _JobFailed from err
+        except _JobFailed:
+            return None
+        return results
+
+    def _run_fenced(self, conn: Connection, batch: list[_Pending]) -> list[_Outcome]:
+        results: list[_Outcome] = []
+        with conn.begin():
+            for pending in batch:
+                savepoint = conn.begin_nested()
+                try:
+                    value = pending.job(conn)
+                except Exception as err:
+                    savepoint.rollback()
+                    results.append((False, err))
+                else:
+                    savepoint.commit()
+                    results.append((True, value))
+        return results
+
+
+_Outcome = tuple[bool, Any]
+
+
+class _JobFailed(Exception):
+    pass
