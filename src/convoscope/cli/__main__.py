@@ -1,0 +1,5 @@
+"""``python -m convoscope.cli``."""
+
+from convoscope.cli import main
+
+main()
