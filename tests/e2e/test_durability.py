@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import select
 
 from convoscope.store.engine import make_engine
+from convoscope.store.migrate import upgrade
 from convoscope.store.tables import conversations, messages
 from tests.builders import openai_conversation
 from tests.conftest import make_project
@@ -30,8 +31,6 @@ def free_port() -> int:
 async def test_acknowledged_writes_survive_a_kill(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'durable.db'}"
     engine = make_engine(url)
-    from convoscope.store.migrate import upgrade
-
     upgrade(engine)
     keys = make_project(engine, "acme")
     port = free_port()
