@@ -11,7 +11,17 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
 from convoscope.store.ids import new_id
@@ -19,6 +29,50 @@ from convoscope.store.records import Conversation, ConversationIn, Message, Scop
 from convoscope.store.tables import conversations, events, feedback, messages
 
 _USER_ROLES = frozenset({"user", "customer"})
+
+# The write path's statements are built once: building a Core statement and its cache key
+# costs several times more than running it on SQLite (measured ~150 µs vs ~35 µs).
+_FIND_CONVERSATION = select(conversations.c.type, conversations.c.created_at).where(
+    conversations.c.project_id == bindparam("project_id"),
+    conversations.c.id == bindparam("conversation_id"),
+)
+_STORED_MESSAGES = (
+    select(messages.c.id, messages.c.created_at)
+    .where(
+        messages.c.project_id == bindparam("project_id"),
+        messages.c.conversation_id == bindparam("conversation_id"),
+    )
+    .order_by(messages.c.position)
+)
+_DELETE_MESSAGES = delete(messages).where(
+    messages.c.project_id == bindparam("project_id"),
+    messages.c.conversation_id == bindparam("conversation_id"),
+)
+_INSERT_CONVERSATION = insert(conversations)
+_INSERT_MESSAGES = insert(messages)
+# Where-clause parameters of an UPDATE must not share a column's name.
+_UPDATE_CONVERSATION = update(conversations).where(
+    conversations.c.project_id == bindparam("where_project_id"),
+    conversations.c.id == bindparam("where_id"),
+)
+_FOREIGN_MESSAGE = (
+    select(messages.c.id, messages.c.conversation_id)
+    .where(
+        messages.c.project_id == bindparam("project_id"),
+        messages.c.id.in_(bindparam("message_ids", expanding=True)),
+        messages.c.conversation_id != bindparam("conversation_id"),
+    )
+    .limit(1)
+)
+_ADOPT_EVENTS = (
+    update(events)
+    .where(
+        events.c.project_id == bindparam("where_project_id"),
+        events.c.message_id.in_(bindparam("message_ids", expanding=True)),
+        events.c.conversation_id.is_(None),
+    )
+    .values(conversation_id=bindparam("where_conversation_id"))
+)
 
 
 def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) -> Conversation:
@@ -33,10 +87,8 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     existing = None
     if data.id is not None:  # a generated id cannot be stored yet
         existing = conn.execute(
-            select(conversations.c.type, conversations.c.created_at).where(
-                conversations.c.project_id == scope.project_id,
-                conversations.c.id == conversation_id,
-            )
+            _FIND_CONVERSATION,
+            {"project_id": scope.project_id, "conversation_id": conversation_id},
         ).first()
     if existing is not None and existing.type != data.type:
         raise Conflict(
@@ -48,12 +100,8 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     if existing is not None:
         stored_messages = list(
             conn.execute(
-                select(messages.c.id, messages.c.created_at)
-                .where(
-                    messages.c.project_id == scope.project_id,
-                    messages.c.conversation_id == conversation_id,
-                )
-                .order_by(messages.c.position)
+                _STORED_MESSAGES,
+                {"project_id": scope.project_id, "conversation_id": conversation_id},
             ).mappings()
         )
     kept_created = {row["id"]: row["created_at"] for row in stored_messages}
@@ -113,25 +161,19 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     )
     row = _conversation_row(conversation)
     if existing is None:
-        conn.execute(insert(conversations), [row])
+        conn.execute(_INSERT_CONVERSATION, [row])
     else:
         conn.execute(
-            delete(messages).where(
-                messages.c.project_id == scope.project_id,
-                messages.c.conversation_id == conversation_id,
-            )
+            _DELETE_MESSAGES,
+            {"project_id": scope.project_id, "conversation_id": conversation_id},
         )
         conn.execute(
-            update(conversations)
-            .where(
-                conversations.c.project_id == scope.project_id,
-                conversations.c.id == conversation_id,
-            )
-            .values(row)
+            _UPDATE_CONVERSATION,
+            {**row, "where_project_id": scope.project_id, "where_id": conversation_id},
         )
     if stored:
         conn.execute(
-            insert(messages),
+            _INSERT_MESSAGES,
             [_message_row(scope.project_id, position, m) for position, m in enumerate(stored)],
         )
         if client_ids:
@@ -145,13 +187,12 @@ def _adopt_early_events(
     """Message events that arrived before their conversation learn which one it is."""
     for start in range(0, len(message_ids), 500):
         conn.execute(
-            update(events)
-            .where(
-                events.c.project_id == scope.project_id,
-                events.c.message_id.in_(message_ids[start : start + 500]),
-                events.c.conversation_id.is_(None),
-            )
-            .values(conversation_id=conversation_id)
+            _ADOPT_EVENTS,
+            {
+                "where_project_id": scope.project_id,
+                "message_ids": message_ids[start : start + 500],
+                "where_conversation_id": conversation_id,
+            },
         )
 
 
@@ -276,13 +317,12 @@ def _refuse_foreign_message_ids(
     ids = list(message_ids)
     for start in range(0, len(ids), 500):
         clash = conn.execute(
-            select(messages.c.id, messages.c.conversation_id)
-            .where(
-                messages.c.project_id == scope.project_id,
-                messages.c.id.in_(ids[start : start + 500]),
-                messages.c.conversation_id != conversation_id,
-            )
-            .limit(1)
+            _FOREIGN_MESSAGE,
+            {
+                "project_id": scope.project_id,
+                "message_ids": ids[start : start + 500],
+                "conversation_id": conversation_id,
+            },
         ).first()
         if clash is not None:
             raise Conflict(
