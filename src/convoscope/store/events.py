@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from convoscope.store.ids import new_id
 from convoscope.store.records import Event, EventIn, Scope
 from convoscope.store.tables import events, messages
+
+# Built once, as on the conversations write path: building costs more than running.
+_MESSAGE_CONVERSATION = select(messages.c.conversation_id).where(
+    messages.c.project_id == bindparam("project_id"), messages.c.id == bindparam("message_id")
+)
+_DELETE = delete(events).where(
+    events.c.project_id == bindparam("project_id"), events.c.id == bindparam("event_id")
+)
+_INSERT = insert(events)
 
 
 def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
@@ -22,9 +31,7 @@ def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
     conversation_id = data.conversation_id
     if data.entity_type == "message" and conversation_id is None:
         conversation_id = conn.execute(
-            select(messages.c.conversation_id).where(
-                messages.c.project_id == scope.project_id, messages.c.id == data.message_id
-            )
+            _MESSAGE_CONVERSATION, {"project_id": scope.project_id, "message_id": data.message_id}
         ).scalar()
     event = Event(
         id=data.id or new_id("evt"),
@@ -40,10 +47,8 @@ def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
         user_properties=data.user_properties,
     )
     if data.id is not None:
-        conn.execute(
-            delete(events).where(events.c.project_id == scope.project_id, events.c.id == data.id)
-        )
-    conn.execute(insert(events), [_row(scope, event)])
+        conn.execute(_DELETE, {"project_id": scope.project_id, "event_id": data.id})
+    conn.execute(_INSERT, [_row(scope, event)])
     return event
 
 

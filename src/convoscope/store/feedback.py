@@ -6,20 +6,31 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
 
 from convoscope.errors import FeedbackNotFound, Unprocessable
 from convoscope.store.ids import new_id
 from convoscope.store.records import Feedback, FeedbackIn, Scope
 from convoscope.store.tables import feedback, messages
 
+# Built once, as on the conversations write path: building costs more than running.
+_MESSAGE_CONVERSATION = select(messages.c.conversation_id).where(
+    messages.c.project_id == bindparam("project_id"), messages.c.id == bindparam("message_id")
+)
+_STORED_CREATED = select(feedback.c.created_at).where(
+    feedback.c.project_id == bindparam("project_id"), feedback.c.id == bindparam("feedback_id")
+)
+_INSERT = insert(feedback)
+_UPDATE = update(feedback).where(
+    feedback.c.project_id == bindparam("where_project_id"),
+    feedback.c.id == bindparam("where_id"),
+)
+
 
 def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedback:
     """Create the feedback, or update the stored feedback with the same id."""
     conversation_id = conn.execute(
-        select(messages.c.conversation_id).where(
-            messages.c.project_id == scope.project_id, messages.c.id == data.message_id
-        )
+        _MESSAGE_CONVERSATION, {"project_id": scope.project_id, "message_id": data.message_id}
     ).scalar()
     if conversation_id is None:
         raise Unprocessable(
@@ -31,9 +42,7 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
     feedback_id = data.id or new_id("fb")
     stored_created = (
         conn.execute(
-            select(feedback.c.created_at).where(
-                feedback.c.project_id == scope.project_id, feedback.c.id == feedback_id
-            )
+            _STORED_CREATED, {"project_id": scope.project_id, "feedback_id": feedback_id}
         ).scalar()
         if data.id
         else None
@@ -54,12 +63,10 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
     )
     row = _row(scope, record)
     if stored_created is None:
-        conn.execute(insert(feedback), [row])
+        conn.execute(_INSERT, [row])
     else:
         conn.execute(
-            update(feedback)
-            .where(feedback.c.project_id == scope.project_id, feedback.c.id == feedback_id)
-            .values(row)
+            _UPDATE, {**row, "where_project_id": scope.project_id, "where_id": feedback_id}
         )
     return record
 
