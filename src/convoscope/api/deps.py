@@ -12,12 +12,14 @@ from convoscope.settings import Settings
 from convoscope.store.database import Database
 
 
-def get_db(request: Request) -> Database:
+# Async, though they do no I/O: FastAPI runs a plain function dependency on a worker
+# thread, a hop that cost more than the rest of the dependency resolution together.
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
