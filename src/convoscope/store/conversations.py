@@ -55,14 +55,12 @@ _UPDATE_CONVERSATION = update(conversations).where(
     conversations.c.project_id == bindparam("where_project_id"),
     conversations.c.id == bindparam("where_id"),
 )
-_FOREIGN_MESSAGE = (
-    select(messages.c.id, messages.c.conversation_id)
-    .where(
-        messages.c.project_id == bindparam("project_id"),
-        messages.c.id.in_(bindparam("message_ids", expanding=True)),
-        messages.c.conversation_id != bindparam("conversation_id"),
-    )
-    .limit(1)
+# No `conversation_id != …` here: with it, PostgreSQL's cached generic plan for the
+# prepared statement scanned the project's whole index (8 ms at 12,000 messages, growing
+# with the project) instead of probing the primary key; the comparison is done in Python.
+_MESSAGE_OWNERS = select(messages.c.id, messages.c.conversation_id).where(
+    messages.c.project_id == bindparam("project_id"),
+    messages.c.id.in_(bindparam("message_ids", expanding=True)),
 )
 _ADOPT_EVENTS = (
     update(events)
@@ -316,20 +314,17 @@ def _refuse_foreign_message_ids(
     """Message ids are unique in a project: feedback names a message by id alone."""
     ids = list(message_ids)
     for start in range(0, len(ids), 500):
-        clash = conn.execute(
-            _FOREIGN_MESSAGE,
-            {
-                "project_id": scope.project_id,
-                "message_ids": ids[start : start + 500],
-                "conversation_id": conversation_id,
-            },
-        ).first()
-        if clash is not None:
-            raise Conflict(
-                f"message id {clash.id!r} already belongs to conversation "
-                f"{clash.conversation_id!r}; message ids are unique within a project",
-                field="messages",
-            )
+        owners = conn.execute(
+            _MESSAGE_OWNERS,
+            {"project_id": scope.project_id, "message_ids": ids[start : start + 500]},
+        )
+        for message_id, owner in owners:
+            if owner != conversation_id:
+                raise Conflict(
+                    f"message id {message_id!r} already belongs to conversation "
+                    f"{owner!r}; message ids are unique within a project",
+                    field="messages",
+                )
 
 
 def _with_messages(
