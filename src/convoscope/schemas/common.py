@@ -39,8 +39,13 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 def format_timestamp(value: datetime) -> str:
     """``2025-03-01T09:30:00.000Z``: what JavaScript's ``toISOString()`` produces."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # By hand, not strftime: ten timestamps go out with every conversation.
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+        f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z"
+    )
 
 
 Timestamp = Annotated[

@@ -36,8 +36,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class _Pending:
+    """A queued job and how to hand its outcome back to whoever waits for it."""
+
     job: Job
-    future: Future[Any]
+    settle: Callable[[bool, Any], None]
+    is_cancelled: Callable[[], bool]
 
 
 class WriterClosed(RuntimeError):
@@ -72,18 +75,38 @@ class Writer:
         self._thread = None
 
     def submit(self, job: Callable[[Connection], T]) -> Future[T]:
-        if self._closed or self._thread is None:
-            raise WriterClosed("the writer is not running")
+        """Queue ``job``; the future resolves once its transaction has committed."""
         future: Future[T] = Future()
-        self._queue.put(_Pending(job, future))
+
+        def settle(ok: bool, value: Any) -> None:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+        self._enqueue(_Pending(job, settle, lambda: not future.set_running_or_notify_cancel()))
         return future
 
     async def run(self, job: Callable[[Connection], T]) -> T:
         """Run ``job`` in the next group commit and return its result once committed."""
-        return await asyncio.wrap_future(self.submit(job))
+        # An asyncio future settled through call_soon_threadsafe: a concurrent Future
+        # wrapped for asyncio costs a lock, a condition and a callback chain per write.
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def settle(ok: bool, value: Any) -> None:
+            loop.call_soon_threadsafe(_settle, future, ok, value)
+
+        self._enqueue(_Pending(job, settle, future.cancelled))
+        return await future
 
     def run_sync(self, job: Callable[[Connection], T]) -> T:
         return self.submit(job).result()
+
+    def _enqueue(self, pending: _Pending) -> None:
+        if self._closed or self._thread is None:
+            raise WriterClosed("the writer is not running")
+        self._queue.put(pending)
 
     def _run(self) -> None:
         with self._engine.connect() as conn:
@@ -106,7 +129,7 @@ class Writer:
                 self._commit_batch(conn, batch)
 
     def _commit_batch(self, conn: Connection, batch: list[_Pending]) -> None:
-        live = [p for p in batch if p.future.set_running_or_notify_cancel()]
+        live = [p for p in batch if not p.is_cancelled()]
         if not live:
             return
         try:
@@ -118,15 +141,12 @@ class Writer:
         except BaseException as err:  # the commit itself failed: nothing is durable
             log.exception("group commit of %d writes failed", len(live))
             for pending in live:
-                pending.future.set_exception(err)
+                pending.settle(False, err)
             return
         self.commits += 1
         self.jobs += len(results)
         for pending, (ok, value) in zip(live, results, strict=True):
-            if ok:
-                pending.future.set_result(value)
-            else:
-                pending.future.set_exception(value)
+            pending.settle(ok, value)
 
     def _run_together(self, conn: Connection, batch: list[_Pending]) -> list[_Outcome] | None:
         """The fast path: every job in one transaction, no savepoints; None if one fails."""
@@ -163,3 +183,12 @@ _Outcome = tuple[bool, Any]
 
 class _JobFailed(Exception):
     pass
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():  # the caller went away (request cancelled); the write still stands
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
