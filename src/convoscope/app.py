@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from convoscope import __version__
-from convoscope.api import build_api_router
+from convoscope.api import build_api_routers
 from convoscope.api.middleware import RequestContextMiddleware
 from convoscope.api.problems import install_problem_handlers
 from convoscope.auth.verify import KeyVerifier
@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.include_router(build_api_router())
+    for router in build_api_routers():
+        app.include_router(router)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -2,9 +2,12 @@
 
     ConvoscopeError                      (500 internal_server_error)
     ├── InvalidInput                     (400 bad_request, names the field at fault)
-    │   └── PayloadTooLarge              (413 payload_too_large)
+    │   ├── PayloadTooLarge              (413 payload_too_large)
+    │   └── QueryError                   (a query that does not fit the DSL)
     ├── Unprocessable                    (422 unprocessable_entity, names the field)
-    │   └── Conflict                     (the request contradicts what is stored)
+    │   ├── Conflict                     (the request contradicts what is stored)
+    │   ├── UnanswerableQuery            (a valid query that cannot produce its result)
+    │   └── QueryTimeout                 (a query ran past the time limit)
     ├── Unauthorized                     (401 unauthorized)
     ├── Forbidden                        (403 forbidden)
     └── NotFound                         (404 not_found)
@@ -57,6 +60,11 @@ class PayloadTooLarge(InvalidInput):
         self.limit = limit
 
 
+class QueryError(InvalidInput):
+    """A query (``/query/*``) that does not fit the DSL; ``field`` names the part at fault,
+    e.g. ``where.and[2].condition.value``."""
+
+
 class Unprocessable(ConvoscopeError):
     """The request is well formed but cannot be carried out."""
 
@@ -67,6 +75,26 @@ class Unprocessable(ConvoscopeError):
 
 class Conflict(Unprocessable):
     """The request contradicts stored data (e.g. changing a conversation's type)."""
+
+
+class UnanswerableQuery(Unprocessable):
+    """A well-formed query that cannot produce its result: ordering by a key the result
+    lacks, or an aggregation that cannot give a number."""
+
+
+class QueryTimeout(Unprocessable):
+    """A query ran past ``CONVOSCOPE_QUERY_TIMEOUT_SECONDS``.
+
+    422, not 503 or 504: the SDK retries every 5xx (and 429) for up to an hour, and the
+    same query would time out again each time. 422 is typed in the SDK and not retried.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the query ran longer than the limit of {seconds:g} seconds; narrow it with "
+            "a where condition (a time range), or export the rows instead"
+        )
+        self.seconds = seconds
 
 
 class Unauthorized(ConvoscopeError):

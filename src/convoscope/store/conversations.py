@@ -27,6 +27,7 @@ from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
 from convoscope.store.ids import new_id
 from convoscope.store.records import Conversation, ConversationIn, Message, Scope
 from convoscope.store.tables import conversations, events, feedback, messages
+from convoscope.store.threads import delete_threads, derive_threads
 
 _USER_ROLES = frozenset({"user", "customer"})
 
@@ -176,6 +177,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         )
         if client_ids:
             _adopt_early_events(conn, scope, conversation_id, client_ids)
+    derive_threads(conn, scope, conversation, replacing=existing is not None)
     return conversation
 
 
@@ -280,6 +282,7 @@ def delete_conversation(conn: Connection, scope: Scope, conversation_id: str) ->
             messages.c.conversation_id == conversation_id,
         )
     )
+    delete_threads(conn, scope, conversation_id)
     deleted = conn.execute(
         delete(conversations).where(
             conversations.c.project_id == scope.project_id,

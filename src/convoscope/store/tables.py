@@ -12,6 +12,7 @@ the two.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKeyConstraint,
     Index,
@@ -171,4 +172,77 @@ events = Table(
     Index(None, "project_id", "created_at"),
     Index(None, "project_id", "conversation_id"),
     Index(None, "project_id", "message_id"),
+)
+
+# One question and its answer, derived from a conversation on every upsert (API.md §4.10).
+# The annotation columns (is_on_topic … are_ai_annotations_verified) stay NULL until an
+# annotator fills them. Feedback flags are not stored: they are computed at query time
+# from the feedback on the messages at positions first_position..last_position, so they
+# can never go stale.
+semantic_threads = Table(
+    "semantic_threads",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("conversation_id", String(512), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("first_position", Integer, nullable=False),
+    Column("last_position", Integer, nullable=False),
+    Column("organization_id", String(64), nullable=False),
+    Column("integration_id", String(64)),
+    Column("question", Text, nullable=False),
+    Column("question_length", Integer, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("message_ids", JsonDoc, nullable=False),
+    Column("messages_count", Integer, nullable=False),
+    Column("conversation_ids", JsonDoc, nullable=False),
+    Column("properties", JsonDoc),
+    Column("user_properties", JsonDoc),
+    Column("first_message_time", UtcDateTime, nullable=False),
+    Column("last_message_time", UtcDateTime, nullable=False),
+    Column("last_updated", UtcDateTime, nullable=False),
+    Column("is_initial_question_answer", Boolean, nullable=False),
+    Column("is_on_topic", Boolean),
+    Column("is_clear", Boolean),
+    Column("is_documented", Boolean),
+    Column("is_feature_supported", Boolean),
+    Column("is_answer_confident", Boolean),
+    Column("gap_summary", Text),
+    Column("subject", Text),
+    Column("category", Text),
+    Column("languages", JsonDoc),
+    Column("first_party_entities", JsonDoc),
+    Column("third_party_entities", JsonDoc),
+    Column("emotion", Text),
+    Column("sentiment", Text),
+    Column("question_type", Text),
+    Column("are_ai_annotations_verified", Boolean),
+    # The annotation worker's bookkeeping: pending -> claimed -> done, or failed after
+    # repeated errors. A claim older than the lease is taken again (the worker died).
+    Column("annotation_status", String(16), nullable=False, server_default="pending"),
+    Column("annotation_attempts", Integer, nullable=False, server_default="0"),
+    Column("annotation_due_at", UtcDateTime),
+    Column("annotation_claimed_at", UtcDateTime),
+    Column("annotation_error", Text),
+    # Which analyzer and version wrote the annotations, e.g. offline:1 or llm:gpt-4o:p1.
+    Column("annotated_by", String(128)),
+    # Wire names of the fields a person set; re-annotation never overwrites them.
+    Column("verified_fields", JsonDoc),
+    Index(None, "project_id", "first_message_time"),
+    Index(None, "project_id", "conversation_id", "position", unique=True),
+    Index(None, "project_id", "annotation_status"),
+)
+
+# What the annotator knows about a project: its glossary of first-party terms (set with
+# the CLI, and learned from the titles of cited links) and its category model.
+annotation_contexts = Table(
+    "annotation_contexts",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("glossary", JsonDoc),
+    Column("learned_glossary", JsonDoc),
+    Column("category_model", JsonDoc),
+    # Threads the category model was fitted on; it is refitted when the project doubles.
+    Column("fitted_threads", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

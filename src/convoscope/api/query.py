@@ -1,0 +1,230 @@
+"""``/query/<resource>``: the analytics DSL over conversations, events, feedback and
+semantic threads (API.md §2.11–2.14)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from convoscope.api.deps import AppSettings, Db, ReadKey
+from convoscope.api.responses import JSONResponse, documented
+from convoscope.auth.access import Caller
+from convoscope.errors import Forbidden
+from convoscope.query.compile import compile_query
+from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
+from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
+from convoscope.query.operators import parse_time_value
+from convoscope.query.parse import parse_body, parse_query
+from convoscope.query.properties import property_keys, property_values
+from convoscope.query.searches import top_search_queries, weekly_search_users
+from convoscope.schemas.query import (
+    PropertyKeysRequestBody,
+    PropertyResults,
+    PropertyValuesRequestBody,
+    QueryConversationsRequestBody,
+    QueryEventsRequestBody,
+    QueryFeedbackRequestBody,
+    QueryRequest,
+    QueryResponseBody,
+    QuerySemanticThreadsRequestBody,
+    TopSearchQueriesResponse,
+    WeeklySearchUsersResponse,
+)
+from convoscope.settings import Settings
+from convoscope.store.database import Database
+from convoscope.store.records import Scope
+
+router = APIRouter(tags=["query"])
+
+RawBody = Annotated[dict[str, Any] | None, Body()]
+
+
+async def run_query(
+    db: Database,
+    settings: Settings,
+    scope: Scope,
+    resource: Resource,
+    model: type[QueryRequest],
+    body: dict[str, Any] | None,
+) -> JSONResponse:
+    query = parse_query(resource, parse_body(model, body))
+    compiled = compile_query(query, project_id=scope.project_id, with_total=True)
+    rows, total = await db.read(
+        lambda conn: run_limited(
+            conn, settings.query_timeout_seconds, lambda c: fetch_page(c, compiled)
+        )
+    )
+    return JSONResponse(
+        {
+            "status": "ok",
+            "data": {"result": rows, "total": total, "pageSize": PAGE_SIZE, "count": len(rows)},
+        }
+    )
+
+
+@router.post(
+    "/query/conversations",
+    operation_id="queryConversations",
+    summary="Query conversations",
+    responses=documented(QueryResponseBody),
+)
+async def query_conversations(
+    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+) -> JSONResponse:
+    """Rows, groups or aggregates over the project's conversations (at most 1000 rows)."""
+    return await run_query(
+        db, settings, caller.scope, CONVERSATIONS, QueryConversationsRequestBody, body
+    )
+
+
+@router.post(
+    "/query/events",
+    operation_id="queryEvents",
+    summary="Query events",
+    responses=documented(QueryResponseBody),
+)
+async def query_events(
+    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+) -> JSONResponse:
+    """Rows, groups or aggregates over the project's events (at most 1000 rows)."""
+    return await run_query(db, settings, caller.scope, EVENTS, QueryEventsRequestBody, body)
+
+
+@router.post(
+    "/query/feedback",
+    operation_id="queryFeedback",
+    summary="Query feedback",
+    responses=documented(QueryResponseBody),
+)
+async def query_feedback(
+    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+) -> JSONResponse:
+    """Rows, groups or aggregates over the project's feedback (at most 1000 rows)."""
+    return await run_query(db, settings, caller.scope, FEEDBACK, QueryFeedbackRequestBody, body)
+
+
+@router.post(
+    "/query/semantic-threads",
+    operation_id="querySemanticThreads",
+    summary="Query semantic threads",
+    responses=documented(QueryResponseBody),
+)
+async def query_semantic_threads(
+    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+) -> JSONResponse:
+    """Rows, groups or aggregates over the project's question/answer threads."""
+    return await run_query(
+        db, settings, caller.scope, SEMANTIC_THREADS, QuerySemanticThreadsRequestBody, body
+    )
+
+
+@router.post(
+    "/query/property-keys",
+    operation_id="queryPropertyKeys",
+    summary="Keys found in properties or userProperties",
+    responses=documented(PropertyResults),
+)
+async def query_property_keys(
+    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+) -> JSONResponse:
+    """The distinct top-level keys of the JSON field across the chosen views, sorted."""
+    request = parse_body(PropertyKeysRequestBody, body)
+    project_id = caller.scope.project_id
+    keys = await db.read(
+        lambda conn: run_limited(
+            conn,
+            settings.query_timeout_seconds,
+            lambda c: property_keys(c, project_id, request.field, request.views, request.where),
+        )
+    )
+    return JSONResponse({"results": keys})
+
+
+@router.post(
+    "/query/property-values",
+    operation_id="queryPropertyValues",
+    summary="Values of one key of properties or userProperties",
+    responses=documented(PropertyResults),
+)
+async def query_property_values(
+    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+) -> JSONResponse:
+    """The distinct values of ``field.key`` as strings, most frequent first."""
+    request = parse_body(PropertyValuesRequestBody, body)
+    project_id = caller.scope.project_id
+    values = await db.read(
+        lambda conn: run_limited(
+            conn,
+            settings.query_timeout_seconds,
+            lambda c: property_values(
+                c,
+                project_id,
+                request.field,
+                request.key,
+                request.views,
+                request.where,
+                request.limit,
+            ),
+        )
+    )
+    return JSONResponse({"results": values})
+
+
+def _search_window(caller: Caller, after: str | None, project_id: str | None) -> datetime | None:
+    if project_id is not None and project_id != caller.scope.project_id:
+        raise Forbidden("project_id names another project than the key's")
+    return None if after is None else parse_time_value(after, "after")
+
+
+@router.get(
+    "/query/top-search-queries",
+    operation_id="topSearchQueries",
+    summary="The most frequent search queries",
+    responses=documented(TopSearchQueriesResponse),
+)
+async def get_top_search_queries(
+    db: Db,
+    caller: ReadKey,
+    settings: AppSettings,
+    after: str | None = None,
+    project_id: str | None = None,
+) -> JSONResponse:
+    """Search events grouped by query, most frequent first (at most 100)."""
+    since = _search_window(caller, after, project_id)
+    scope_id = caller.scope.project_id
+    result = await db.read(
+        lambda conn: run_limited(
+            conn,
+            settings.query_timeout_seconds,
+            lambda c: top_search_queries(c, scope_id, since),
+        )
+    )
+    return JSONResponse({"data": {"result": result, "total": len(result)}})
+
+
+@router.get(
+    "/query/weekly-search-users",
+    operation_id="weeklySearchUsers",
+    summary="Distinct searching users per week",
+    responses=documented(WeeklySearchUsersResponse),
+)
+async def get_weekly_search_users(
+    db: Db,
+    caller: ReadKey,
+    settings: AppSettings,
+    after: str | None = None,
+    project_id: str | None = None,
+) -> JSONResponse:
+    """Distinct users with search events per UTC week (weeks start on Monday), oldest first."""
+    since = _search_window(caller, after, project_id)
+    scope_id = caller.scope.project_id
+    result = await db.read(
+        lambda conn: run_limited(
+            conn,
+            settings.query_timeout_seconds,
+            lambda c: weekly_search_users(c, scope_id, since),
+        )
+    )
+    return JSONResponse({"data": {"result": result, "total": len(result)}})

@@ -1,0 +1,376 @@
+"""``compile_query``: a canonical ``Query`` to one SQLAlchemy ``Select``, for both dialects.
+
+Pure: no connection, no dialect test (those live in ``jsonb.py``), and client values only
+as bound parameters. Output columns are labelled ``c0``, ``c1``…: the row keys (which may
+contain any character a JSON path has) never become SQL identifiers.
+
+Raw queries select from the resource's table. Grouped queries (aggregations, group-by or
+time buckets) group by the raw dimension values in a subquery ``g`` and format them in
+the outer query (see ``_groups``). Every query is confined to the caller's project,
+whatever its ``where`` says.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    cast,
+    distinct,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnElement, Label
+
+from convoscope.query.fields import Field, Kind, Resource
+from convoscope.query.jsonb import BucketText, IsoTime, JsonScalar, JsonText, JsonValue, TimeBucket
+from convoscope.query.model import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Filter,
+    GroupKey,
+    Query,
+    SelectAggregate,
+    SelectField,
+    SelectTime,
+)
+from convoscope.query.operators import Target
+from convoscope.query.rows import (
+    Shaper,
+    aggregate_shaper,
+    bucket_shaper,
+    field_shaper,
+    path_shaper,
+)
+
+TOTAL_LABEL = "total_"
+# Kinds whose raw-row value needs no shaping for CSV: ISO text (timestamps are selected as
+# text), strings, integers.
+_PLAIN_KINDS = (Kind.STRING, Kind.TIME, Kind.NUMBER)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """The statement, and for each of its columns the row key and how to shape it."""
+
+    statement: Select[Any]
+    shapers: tuple[tuple[str, Shaper], ...]
+    is_grouped: bool
+    # Raw queries count separately (a window would stop the LIMIT from using an index).
+    count_statement: Select[Any] | None
+    # Grouped queries with ``with_total`` carry the number of groups as a last column.
+    has_total_column: bool = False
+    # Columns whose database value is already what a CSV cell shows (text, an integer, or
+    # NULL for an empty cell): exports pass them through untouched.
+    plain: tuple[bool, ...] = ()
+
+
+def compile_query(query: Query, *, project_id: str, with_total: bool = False) -> CompiledQuery:
+    """The SQL for ``query``, confined to ``project_id``."""
+    condition = and_(query.resource.project_column() == project_id, _where(query))
+    if query.is_grouped:
+        return _grouped(query, condition, with_total=with_total)
+    return _raw(query, condition)
+
+
+def compile_filter(node: Filter) -> ColumnElement[bool]:
+    if isinstance(node, Condition):
+        return node.operator.to_sql(Target(node.field, node.path), node.value)
+    parts = [compile_filter(item) for item in node.items]
+    if isinstance(node, AllOf):
+        return and_(*parts) if parts else true()
+    assert isinstance(node, AnyOf)
+    return or_(*parts) if parts else false()
+
+
+def _where(query: Query) -> ColumnElement[bool]:
+    parts: list[ColumnElement[bool]] = []
+    if query.where is not None:
+        parts.append(compile_filter(query.where))
+    if query.search:
+        table = query.resource.table
+        parts.append(
+            or_(
+                *(
+                    table.c[name].icontains(query.search, autoescape=True)
+                    for name in query.resource.search_columns
+                )
+            )
+        )
+    return and_(*parts) if parts else true()
+
+
+def _output(field: Field, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """How a field's value is selected: timestamps as ISO text, JSON as JSON text."""
+    if field.kind is Kind.TIME:
+        return IsoTime(value)
+    if field.kind.is_json:
+        return JsonText(value)
+    return value
+
+
+def _raw(query: Query, condition: ColumnElement[bool]) -> CompiledQuery:
+    resource = query.resource
+    selections = [s for s in query.selections if isinstance(s, SelectField)]
+    if not selections:
+        selections = [SelectField(f.name, f) for f in resource.fields.values()]
+    columns: list[Label[Any]] = []
+    shapers: list[tuple[str, Shaper]] = []
+    by_key: dict[str, ColumnElement[Any]] = {}
+    unique = _unique(selections)
+    plain = [False] * len(unique)
+    for s in unique:
+        if s.path:
+            value: ColumnElement[Any] = JsonValue(s.field.column(), s.path)
+            columns.append(JsonText(value).label(f"c{len(columns)}"))
+            shapers.append((s.key, path_shaper(s.key)))
+            by_key[s.key] = value
+        else:
+            columns.append(_output(s.field, s.field.column()).label(f"c{len(columns)}"))
+            shapers.append((s.key, field_shaper(resource, s.field)))
+            plain[len(columns) - 1] = s.field.kind in _PLAIN_KINDS
+    for name, f in resource.fields.items():
+        by_key.setdefault(name, f.column())
+    order: list[ColumnElement[Any]] = []
+    for o in query.order_by:
+        expr = by_key[o.key]
+        order.append((expr.desc() if o.descending else expr.asc()).nulls_last())
+    id_column = resource.id_column()
+    if not query.order_by:
+        main = resource.fields[resource.main_time].column()
+        order = [main.desc(), id_column.desc()]
+    elif not any(o.key == "id" for o in query.order_by):
+        order.append(id_column.asc())
+    statement = select(*columns).where(condition).order_by(*order)
+    count = select(func.count()).select_from(resource.table).where(condition)
+    return CompiledQuery(statement, tuple(shapers), False, count, plain=tuple(plain))
+
+
+def _unique(selections: list[SelectField]) -> list[SelectField]:
+    seen: set[str] = set()
+    out = []
+    for s in selections:
+        if s.key not in seen:
+            seen.add(s.key)
+            out.append(s)
+    return out
+
+
+@dataclass(slots=True)
+class _Dimension:
+    key: str
+    inner: ColumnElement[Any]
+    # The selected expression, as a function of the subquery's column.
+    output: Callable[[ColumnElement[Any]], ColumnElement[Any]]
+    shaper: Shaper
+    include: bool
+    is_time_bucket: bool
+    # A JSON path is a bound parameter: PostgreSQL would not match two copies of it, so
+    # such dimensions are grouped by name through a subquery.
+    has_parameters: bool = False
+
+
+def _dimension(resource: Resource, item: SelectField | SelectTime | GroupKey) -> _Dimension:
+    if isinstance(item, SelectTime):
+        return _Dimension(
+            item.key,
+            TimeBucket(item.field.column(), item.unit),
+            functools.partial(_bucket_text, unit=item.unit),
+            bucket_shaper,
+            True,
+            True,
+        )
+    include = item.include if isinstance(item, GroupKey) else True
+    if item.path:
+        return _Dimension(
+            item.key,
+            JsonValue(item.field.column(), item.path),
+            JsonText,
+            path_shaper(item.key),
+            include,
+            False,
+            has_parameters=True,
+        )
+    field = item.field
+    return _Dimension(
+        item.key,
+        field.column(),
+        functools.partial(_output, field),
+        field_shaper(resource, field),
+        include,
+        False,
+    )
+
+
+def _bucket_text(value: ColumnElement[Any], *, unit: str) -> ColumnElement[Any]:
+    return BucketText(value, unit)
+
+
+def _measure_input(s: SelectAggregate) -> ColumnElement[Any]:
+    assert s.field is not None
+    if s.path:
+        if s.aggregation in {"count", "countDistinct"}:
+            return JsonValue(s.field.column(), s.path)
+        return JsonScalar(s.field.column(), s.path, "number")
+    column = s.field.column()
+    if s.field.kind is Kind.BOOLEAN and s.aggregation not in {"count", "countDistinct"}:
+        return cast(column, Integer)
+    return column
+
+
+def _aggregate(aggregation: str, column: ColumnElement[Any] | None) -> ColumnElement[Any]:
+    if column is None:
+        return func.count()
+    if aggregation == "count":
+        return func.count(column)
+    if aggregation == "countDistinct":
+        return func.count(distinct(column))
+    if aggregation == "sum":
+        return func.sum(column)
+    if aggregation == "avg":
+        return func.avg(column)
+    if aggregation == "min":
+        return func.min(column)
+    return func.max(column)
+
+
+def _grouped(query: Query, condition: ColumnElement[bool], *, with_total: bool) -> CompiledQuery:
+    resource = query.resource
+    dimensions: dict[str, _Dimension] = {}
+    for item in [*query.selections, *query.group_by]:
+        if isinstance(item, SelectAggregate):
+            continue
+        if item.key in dimensions:
+            if isinstance(item, GroupKey) and item.include:
+                dimensions[item.key].include = True
+            continue
+        dimensions[item.key] = _dimension(resource, item)
+    measures: dict[str, SelectAggregate] = {}
+    for item in query.selections:
+        if isinstance(item, SelectAggregate) and item.key not in measures:
+            measures[item.key] = item
+
+    measure_inputs = {key: _measure_input(m) for key, m in measures.items() if m.field is not None}
+    if not dimensions:
+        # One group: aggregate straight over the table.
+        return _aggregated(query, condition, measures, measure_inputs, with_total)
+    return _groups(query, condition, dimensions, measures, measure_inputs, with_total)
+
+
+def _groups(
+    query: Query,
+    condition: ColumnElement[bool],
+    dimensions: dict[str, _Dimension],
+    measures: dict[str, SelectAggregate],
+    inputs: dict[str, ColumnElement[Any]],
+    with_total: bool,
+) -> CompiledQuery:
+    """Group, then format: ``g`` groups by the raw dimension values and aggregates; the
+    outer query formats the dimensions (ISO text, JSON text), counts the groups and sorts.
+
+    Formatting outside the GROUP BY matters on PostgreSQL: an output expression that wraps
+    a grouping expression (``to_char(date_trunc(…))``) makes it carry the raw columns of
+    every row through its sort (measured +40% on conversations per day over 1M rows).
+    When a dimension is a JSON path, a bound parameter PostgreSQL would not recognise in
+    two copies, the values are first computed in a subquery ``q`` and grouped by name.
+    """
+    source: Any = query.resource.table
+    group_values = {key: d.inner for key, d in dimensions.items()}
+    measure_values = dict(inputs)
+    where: ColumnElement[bool] | None = condition
+    if any(d.has_parameters for d in dimensions.values()):
+        inner = select(
+            *(value.label(f"d{i}") for i, value in enumerate(group_values.values())),
+            *(value.label(f"m{i}") for i, value in enumerate(measure_values.values())),
+        ).where(condition)
+        source = inner.subquery("q")
+        group_values = {key: source.c[f"d{i}"] for i, key in enumerate(group_values)}
+        measure_values = {key: source.c[f"m{i}"] for i, key in enumerate(measure_values)}
+        where = None
+    aggregates = {
+        key: _aggregate(m.aggregation, measure_values.get(key)) for key, m in measures.items()
+    }
+    core = select(
+        *(value.label(f"k{i}") for i, value in enumerate(group_values.values())),
+        *(value.label(f"a{i}") for i, value in enumerate(aggregates.values())),
+    ).select_from(source)
+    if where is not None:
+        core = core.where(where)
+    g = core.group_by(*group_values.values()).subquery("g")
+    grouped: dict[str, ColumnElement[Any]] = {
+        key: g.c[f"k{i}"] for i, key in enumerate(group_values)
+    }
+    grouped |= {key: g.c[f"a{i}"] for i, key in enumerate(aggregates)}
+
+    shapers: list[tuple[str, Shaper]] = []
+    columns: list[Label[Any]] = []
+    for item in [*query.selections, *query.group_by]:
+        key = item.key
+        if any(k == key for k, _ in shapers):
+            continue
+        if isinstance(item, SelectAggregate):
+            m = measures[key]
+            expr = grouped[key]
+            shaper = aggregate_shaper(m.aggregation, m.field, m.path)
+        else:
+            d = dimensions[key]
+            if not d.include:
+                continue
+            expr = d.output(grouped[key])
+            shaper = d.shaper
+        columns.append(expr.label(f"c{len(columns)}"))
+        shapers.append((key, shaper))
+    if with_total:
+        columns.append(func.count().over().label(TOTAL_LABEL))
+    order = _group_order(query, dimensions, grouped)
+    statement = select(*columns).order_by(*(_direction(e, d) for e, d in order))
+    return CompiledQuery(statement, tuple(shapers), True, None, has_total_column=with_total)
+
+
+def _aggregated(
+    query: Query,
+    condition: ColumnElement[bool],
+    measures: dict[str, SelectAggregate],
+    inputs: dict[str, ColumnElement[Any]],
+    with_total: bool,
+) -> CompiledQuery:
+    """A grouped query without dimensions: one row of aggregates over the matching rows."""
+    columns: list[Label[Any]] = []
+    shapers: list[tuple[str, Shaper]] = []
+    for key, m in measures.items():
+        columns.append(_aggregate(m.aggregation, inputs.get(key)).label(f"c{len(columns)}"))
+        shapers.append((key, aggregate_shaper(m.aggregation, m.field, m.path)))
+    if with_total:
+        columns.append(literal(1).label(TOTAL_LABEL))
+    statement = select(*columns).select_from(query.resource.table).where(condition)
+    return CompiledQuery(statement, tuple(shapers), True, None, has_total_column=with_total)
+
+
+def _group_order(
+    query: Query, dimensions: dict[str, _Dimension], sort_keys: dict[str, ColumnElement[Any]]
+) -> list[tuple[ColumnElement[Any], bool]]:
+    """The requested order, then time buckets, then every dimension: a total order."""
+    order = [(sort_keys[o.key], o.descending) for o in query.order_by]
+    ordered = {o.key for o in query.order_by}
+    if not query.order_by:
+        for key, d in dimensions.items():
+            if d.is_time_bucket:
+                order.append((sort_keys[key], False))
+                ordered.add(key)
+    order += [(sort_keys[key], False) for key in dimensions if key not in ordered]
+    return order
+
+
+def _direction(expr: ColumnElement[Any], descending: bool) -> ColumnElement[Any]:
+    return (expr.desc() if descending else expr.asc()).nulls_last()

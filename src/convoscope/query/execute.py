@@ -1,0 +1,73 @@
+"""Running compiled queries: one page of rows and the total, under a time limit.
+
+The limit is enforced by the database, so a slow query stops instead of holding a reader
+thread: ``SET LOCAL statement_timeout`` on PostgreSQL, and on SQLite a progress handler
+that interrupts the statement once the deadline has passed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from convoscope.errors import QueryTimeout
+from convoscope.query.compile import CompiledQuery
+from convoscope.query.rows import shape_row
+
+PAGE_SIZE = 1000
+# How many SQLite virtual-machine steps run between two looks at the clock.
+_PROGRESS_STEPS = 10_000
+
+T = TypeVar("T")
+
+
+@contextmanager
+def time_limit(conn: Connection, seconds: float) -> Iterator[None]:
+    """Stop any statement of ``conn`` that runs past ``seconds``; raise ``QueryTimeout``."""
+    if conn.dialect.name == "postgresql":
+        # LOCAL: the setting ends with this transaction, never leaks to the next user of
+        # the pooled connection.
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+        try:
+            yield
+        except DBAPIError as err:
+            if getattr(err.orig, "sqlstate", None) == "57014":  # query_canceled
+                raise QueryTimeout(seconds) from None
+            raise
+        return
+    raw: Any = conn.connection.driver_connection
+    deadline = time.monotonic() + seconds
+    raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, _PROGRESS_STEPS)
+    try:
+        yield
+    except OperationalError as err:
+        if "interrupted" in str(err.orig):
+            raise QueryTimeout(seconds) from None
+        raise
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
+def run_limited(conn: Connection, seconds: float, fn: Callable[[Connection], T]) -> T:
+    with time_limit(conn, seconds):
+        return fn(conn)
+
+
+def fetch_page(
+    conn: Connection, compiled: CompiledQuery, *, page_size: int = PAGE_SIZE
+) -> tuple[list[dict[str, Any]], int]:
+    """The first ``page_size`` rows, shaped for the wire, and how many rows match."""
+    rows = conn.execute(compiled.statement.limit(page_size)).all()
+    shapers = compiled.shapers
+    if compiled.has_total_column:
+        total = int(rows[0][-1]) if rows else 0
+        return [shape_row(shapers, row[:-1]) for row in rows], total
+    result = [shape_row(shapers, row) for row in rows]
+    if len(rows) < page_size or compiled.count_statement is None:
+        return result, len(rows)
+    return result, int(conn.execute(compiled.count_statement).scalar_one())
