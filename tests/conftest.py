@@ -132,7 +132,8 @@ def other_project(engine: Engine) -> ProjectKeys:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, key_cache_seconds=0)
+    # The worker is tested on its own (tests/annotate/test_worker.py) by run_once().
+    return Settings(database_url=database_url, key_cache_seconds=0, annotation_worker=False)
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from convoscope import __version__
+from convoscope.annotate.factories import configured_analyzer
+from convoscope.annotate.runner import SubprocessRunner
+from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.api import build_api_routers
 from convoscope.api.middleware import RequestContextMiddleware
 from convoscope.api.problems import install_problem_handlers
@@ -35,6 +38,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             stack.callback(db.writer.stop)
             app.state.db = db
             app.state.key_verifier = KeyVerifier(db, cache_seconds=settings.key_cache_seconds)
+            if settings.annotation_worker:
+                # Entered after the writer started, so it stops before the writer does.
+                await stack.enter_async_context(make_worker(db, settings))
             yield
 
     app = FastAPI(
@@ -50,3 +56,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def make_worker(db: Database, settings: Settings) -> AnnotationWorker:
+    return AnnotationWorker(
+        db,
+        SubprocessRunner(configured_analyzer),
+        WorkerSettings(
+            batch_size=settings.annotation_batch_size,
+            poll_seconds=settings.annotation_poll_seconds,
+        ),
+    )

@@ -43,6 +43,17 @@ class Settings(BaseSettings):
         "working after at most this long.",
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
+    annotation_worker: bool = Field(
+        True,
+        description="Annotate semantic threads in the background (in a child process "
+        "at low priority, never in the request path).",
+    )
+    annotation_batch_size: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        64, description="Threads the annotation worker claims and annotates at a time."
+    )
+    annotation_poll_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        2.0, description="How long the annotation worker sleeps when there is nothing to do."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -34,7 +34,12 @@ async def test_acknowledged_writes_survive_a_kill(tmp_path: Path) -> None:
     upgrade(engine)
     keys = make_project(engine, "acme")
     port = free_port()
-    env = {**os.environ, "CONVOSCOPE_DATABASE_URL": url, "CONVOSCOPE_PORT": str(port)}
+    env = {
+        **os.environ,
+        "CONVOSCOPE_DATABASE_URL": url,
+        "CONVOSCOPE_PORT": str(port),
+        "CONVOSCOPE_ANNOTATION_WORKER": "false",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "convoscope.cli", "serve"],
         env=env,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from convoscope.api import conversations, events, exports, feedback, health, query
+from convoscope.api import conversations, events, exports, feedback, health, query, threads
 
 
 def build_api_routers() -> list[APIRouter]:
@@ -17,4 +17,5 @@ def build_api_routers() -> list[APIRouter]:
         events.router,
         exports.router,
         query.router,
+        threads.router,
     ]

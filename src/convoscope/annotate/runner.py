@@ -1,0 +1,112 @@
+"""Where the analyzer runs: in this process (tests, the CLI) or in a child process (the
+server), so that its CPU work never holds the server's GIL and never slows ingestion."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Protocol
+
+from convoscope.annotate.model import Analyzer, Annotation, ProjectContext, ThreadText
+
+Sourced = list[tuple[Annotation, str]]
+AnalyzerFactory = Callable[[], Analyzer]
+
+
+def annotate_sourced(
+    analyzer: Analyzer, threads: Sequence[ThreadText], context: ProjectContext
+) -> Sourced:
+    """Annotations with the analyzer (and version) that produced each one."""
+    sourced = getattr(analyzer, "analyze_sourced", None)
+    if sourced is not None:
+        result: Sourced = sourced(threads, context)
+        return result
+    source = f"{analyzer.name}:{analyzer.version}"
+    return [(a, source) for a in analyzer.analyze_batch(threads, context)]
+
+
+def fit(
+    analyzer: Analyzer, threads: Sequence[ThreadText], context: ProjectContext
+) -> ProjectContext:
+    """Learn the project's glossary and categories, when the analyzer can."""
+    fit_context = getattr(analyzer, "fit_context", None)
+    if fit_context is None:
+        fallback = getattr(analyzer, "fallback", None)
+        fit_context = getattr(fallback, "fit_context", None)
+    if fit_context is None:
+        return context
+    fitted: ProjectContext = fit_context(threads, context)
+    return fitted
+
+
+class AnalyzerRunner(Protocol):
+    async def annotate(self, threads: Sequence[ThreadText], context: ProjectContext) -> Sourced: ...
+
+    async def fit(
+        self, threads: Sequence[ThreadText], context: ProjectContext
+    ) -> ProjectContext: ...
+
+    def close(self) -> None: ...
+
+
+class InProcessRunner:
+    """Runs the analyzer on a worker thread of this process."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+
+    async def annotate(self, threads: Sequence[ThreadText], context: ProjectContext) -> Sourced:
+        return await asyncio.to_thread(annotate_sourced, self.analyzer, threads, context)
+
+    async def fit(self, threads: Sequence[ThreadText], context: ProjectContext) -> ProjectContext:
+        return await asyncio.to_thread(fit, self.analyzer, threads, context)
+
+    def close(self) -> None:
+        pass
+
+
+# The child process's analyzer, made once by the pool's initializer.
+_child_analyzer: Analyzer | None = None
+
+
+def _start_child(factory: AnalyzerFactory) -> None:
+    global _child_analyzer
+    os.nice(10)  # ingestion comes first when both want the CPU
+    _child_analyzer = factory()
+
+
+def _child_annotate(threads: Sequence[ThreadText], context: ProjectContext) -> Sourced:
+    assert _child_analyzer is not None
+    return annotate_sourced(_child_analyzer, threads, context)
+
+
+def _child_fit(threads: Sequence[ThreadText], context: ProjectContext) -> ProjectContext:
+    assert _child_analyzer is not None
+    return fit(_child_analyzer, threads, context)
+
+
+class SubprocessRunner:
+    """Runs the analyzer in one child process, at a lower priority than the server."""
+
+    def __init__(self, factory: AnalyzerFactory) -> None:
+        # spawn, not fork: the server has threads (the writer), and forking them is unsafe.
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_child,
+            initargs=(factory,),
+        )
+
+    async def annotate(self, threads: Sequence[ThreadText], context: ProjectContext) -> Sourced:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _child_annotate, list(threads), context)
+
+    async def fit(self, threads: Sequence[ThreadText], context: ProjectContext) -> ProjectContext:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _child_fit, list(threads), context)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,189 @@
+"""The annotation worker: claims threads that need annotating, annotates them in batches
+off the request path, writes the fields back, and retries failures with backoff.
+
+A conversation upsert re-derives its threads as pending (``store/threads.py``); the worker
+finds them by their status. A claim is a status and a time: after a crash the claimed
+threads are simply claimed again once the lease has passed, and a thread re-derived while
+it was being annotated is not overwritten with annotations of its old text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+
+from sqlalchemy import Connection
+
+from convoscope.annotate.model import CategoryModel, ProjectContext, ThreadText
+from convoscope.annotate.runner import AnalyzerRunner
+from convoscope.store import annotations as store
+from convoscope.store.database import Database
+
+log = logging.getLogger(__name__)
+
+# Threads a category model is fitted on at most (the most recent ones).
+_FIT_SAMPLE = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    batch_size: int = 64
+    poll_seconds: float = 2.0
+    lease: timedelta = timedelta(minutes=10)
+    max_attempts: int = 5
+    backoff: timedelta = timedelta(seconds=30)
+    # A project's categories are fitted once it has this many threads, and refitted
+    # each time it has doubled since.
+    min_threads_to_fit: int = 20
+
+
+class AnnotationWorker:
+    """``async with AnnotationWorker(db, runner):`` annotates in the background.
+
+    Tests call ``run_once()`` instead, which does one round and returns how many
+    threads it annotated.
+    """
+
+    def __init__(
+        self, db: Database, runner: AnalyzerRunner, settings: WorkerSettings | None = None
+    ) -> None:
+        self._db = db
+        self._runner = runner
+        self.settings = settings or WorkerSettings()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def __aenter__(self) -> AnnotationWorker:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="convoscope-annotation-worker")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        self._runner.close()
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # keep the worker alive; the claim lease recovers the batch
+                log.exception("annotation round failed")
+                done = 0
+            if done == 0:
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), self.settings.poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self, project_id: str | None = None) -> int:
+        """Annotate one batch per project with work; return how many threads got done."""
+        now = datetime.now(UTC)
+        lease = self.settings.lease
+        if project_id is None:
+            projects = await self._db.read(
+                lambda conn: store.projects_with_work(conn, now=now, lease=lease)
+            )
+        else:
+            projects = [project_id]
+        done = 0
+        for project in projects:
+            done += await self._annotate_project(project)
+        return done
+
+    async def _annotate_project(self, project_id: str) -> int:
+        context = await self._context(project_id)
+        now = datetime.now(UTC)
+        claimed = await self._db.write(
+            lambda conn: store.claim_threads(
+                conn,
+                project_id,
+                limit=self.settings.batch_size,
+                now=now,
+                lease=self.settings.lease,
+            )
+        )
+        if not claimed:
+            return 0
+        texts = [
+            ThreadText(
+                question=c.question,
+                answer=c.answer,
+                link_titles=c.link_titles,
+                link_urls=c.link_urls,
+                has_negative_feedback=c.has_negative_feedback,
+                has_positive_feedback=c.has_positive_feedback,
+            )
+            for c in claimed
+        ]
+        try:
+            results = await self._runner.annotate(texts, context)
+        except Exception as err:  # the whole batch failed: each thread retries later
+            log.warning("annotating %d threads of %s failed: %s", len(claimed), project_id, err)
+            message = f"{type(err).__name__}: {err}"
+
+            def fail_all(conn: Connection) -> None:
+                for thread in claimed:
+                    store.record_failure(
+                        conn,
+                        thread,
+                        message,
+                        max_attempts=self.settings.max_attempts,
+                        backoff=self.settings.backoff,
+                    )
+
+            await self._db.write(fail_all)
+            return 0
+
+        def save_all(conn: Connection) -> int:
+            saved = 0
+            for thread, (annotation, source) in zip(claimed, results, strict=True):
+                saved += store.save_annotation(conn, thread, annotation.to_wire(), source=source)
+            return saved
+
+        return await self._db.write(save_all)
+
+    async def _context(self, project_id: str) -> ProjectContext:
+        """The project's context, with its categories (re)fitted when it has grown enough."""
+        stored = await self._db.read(lambda conn: store.load_context(conn, project_id))
+        context = ProjectContext(
+            glossary=tuple(stored.glossary),
+            learned_glossary=tuple(stored.learned_glossary),
+            categories=CategoryModel.from_json_dict(stored.category_model)
+            if stored.category_model
+            else None,
+        )
+        total = await self._db.read(lambda conn: store.count_threads(conn, project_id))
+        wanted = max(self.settings.min_threads_to_fit, 2 * stored.fitted_threads)
+        if total < wanted:
+            return context
+        sample = await self._db.read(
+            lambda conn: store.thread_texts_for_fitting(conn, project_id, limit=_FIT_SAMPLE)
+        )
+        texts = [ThreadText(q, a, titles, urls) for q, a, titles, urls in sample]
+        fitted = await self._runner.fit(texts, context)
+        updated = store.StoredContext(
+            glossary=list(fitted.glossary),
+            learned_glossary=list(fitted.learned_glossary),
+            category_model=fitted.categories.to_json_dict() if fitted.categories else None,
+            fitted_threads=total,
+        )
+        await self._db.write(lambda conn: store.save_context(conn, project_id, updated))
+        log.info("fitted the categories of %s on %d threads", project_id, len(texts))
+        return fitted

@@ -1,0 +1,336 @@
+"""The annotation worker's side of the database: claiming threads, saving what the
+analyzer found, each project's context, and the fields a person verified."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from convoscope.errors import NotFound
+from convoscope.store.tables import (
+    annotation_contexts,
+    feedback,
+    messages,
+    projects,
+    semantic_threads,
+)
+from convoscope.store.threads import WIRE_TO_COLUMN
+
+PENDING, CLAIMED, DONE, FAILED = "pending", "claimed", "done", "failed"
+
+t = semantic_threads.c
+
+
+@dataclass(slots=True, frozen=True)
+class ClaimedThread:
+    project_id: str
+    id: str
+    question: str
+    answer: str
+    link_titles: list[str]
+    link_urls: list[str]
+    has_positive_feedback: bool
+    has_negative_feedback: bool
+    claimed_at: datetime
+    attempts: int
+    verified_fields: list[str]
+
+
+@dataclass(slots=True, frozen=True)
+class StoredContext:
+    glossary: list[str]
+    learned_glossary: list[str]
+    category_model: dict[str, Any] | None
+    fitted_threads: int
+
+
+def _claimable(now: datetime, lease: timedelta) -> Any:
+    return or_(
+        and_(
+            t.annotation_status == PENDING,
+            or_(t.annotation_due_at.is_(None), t.annotation_due_at <= now),
+        ),
+        # A claim older than the lease belongs to a worker that died: take it again.
+        and_(t.annotation_status == CLAIMED, t.annotation_claimed_at < now - lease),
+    )
+
+
+def projects_with_work(conn: Connection, *, now: datetime, lease: timedelta) -> list[str]:
+    """Projects that have threads to annotate now, one indexed probe per project."""
+    found = []
+    for project_id in conn.execute(select(projects.c.id).order_by(projects.c.id)).scalars():
+        probe = select(t.id).where(t.project_id == project_id, _claimable(now, lease)).limit(1)
+        if conn.execute(probe).first() is not None:
+            found.append(project_id)
+    return found
+
+
+def claim_threads(
+    conn: Connection, project_id: str, *, limit: int, now: datetime, lease: timedelta
+) -> list[ClaimedThread]:
+    """Mark up to ``limit`` threads as claimed by this worker and return their text.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim side by side
+    without waiting on each other or claiming the same thread; SQLite has one writer.
+    """
+    candidates = (
+        select(t.id)
+        .where(t.project_id == project_id, _claimable(now, lease))
+        .order_by(t.first_message_time, t.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(conn.execute(candidates).scalars())
+    if not ids:
+        return []
+    rows = conn.execute(
+        update(semantic_threads)
+        .where(t.project_id == project_id, t.id.in_(ids))
+        .values(annotation_status=CLAIMED, annotation_claimed_at=now)
+        .returning(
+            t.id, t.question, t.answer, t.message_ids, t.annotation_attempts, t.verified_fields
+        )
+    ).all()
+    message_ids = sorted({m for row in rows for m in row.message_ids})
+    links: dict[str, list[dict[str, Any]]] = {}
+    votes: dict[str, set[str]] = {}
+    for start in range(0, len(message_ids), 500):
+        chunk = message_ids[start : start + 500]
+        for message_id, message_links in conn.execute(
+            select(messages.c.id, messages.c.links).where(
+                messages.c.project_id == project_id, messages.c.id.in_(chunk)
+            )
+        ):
+            links[message_id] = message_links or []
+        for message_id, kind in conn.execute(
+            select(feedback.c.message_id, feedback.c.type).where(
+                feedback.c.project_id == project_id, feedback.c.message_id.in_(chunk)
+            )
+        ):
+            votes.setdefault(message_id, set()).add(kind)
+    claimed = []
+    for row in rows:
+        cited = [link for m in row.message_ids for link in links.get(m, [])]
+        kinds = {kind for m in row.message_ids for kind in votes.get(m, ())}
+        claimed.append(
+            ClaimedThread(
+                project_id=project_id,
+                id=row.id,
+                question=row.question,
+                answer=row.answer,
+                link_titles=[str(link["title"]) for link in cited if link.get("title")],
+                link_urls=[str(link["url"]) for link in cited if link.get("url")],
+                has_positive_feedback="positive" in kinds,
+                has_negative_feedback="negative" in kinds,
+                claimed_at=now,
+                attempts=row.annotation_attempts,
+                verified_fields=list(row.verified_fields or []),
+            )
+        )
+    return claimed
+
+
+def save_annotation(
+    conn: Connection, thread: ClaimedThread, values: dict[str, Any], *, source: str
+) -> bool:
+    """Store an analyzer's wire-named values, leaving verified fields alone.
+
+    Nothing is written when the thread was re-derived since it was claimed (its
+    conversation was logged again): it is pending again and will be annotated anew.
+    """
+    columns = {
+        WIRE_TO_COLUMN[name]: value
+        for name, value in values.items()
+        if name in WIRE_TO_COLUMN and name not in thread.verified_fields
+    }
+    result = conn.execute(
+        update(semantic_threads)
+        .where(
+            t.project_id == thread.project_id,
+            t.id == thread.id,
+            t.annotation_status == CLAIMED,
+            t.annotation_claimed_at == thread.claimed_at,
+        )
+        .values(
+            **columns,
+            annotated_by=source,
+            annotation_status=DONE,
+            annotation_error=None,
+            annotation_due_at=None,
+            last_updated=datetime.now(UTC),
+        )
+    )
+    return bool(result.rowcount)
+
+
+def record_failure(
+    conn: Connection, thread: ClaimedThread, error: str, *, max_attempts: int, backoff: timedelta
+) -> None:
+    """Put the thread back with a delay that doubles each time, or give up on it."""
+    attempts = thread.attempts + 1
+    conn.execute(
+        update(semantic_threads)
+        .where(
+            t.project_id == thread.project_id,
+            t.id == thread.id,
+            t.annotation_status == CLAIMED,
+            t.annotation_claimed_at == thread.claimed_at,
+        )
+        .values(
+            annotation_status=FAILED if attempts >= max_attempts else PENDING,
+            annotation_attempts=attempts,
+            annotation_error=error[:2000],
+            annotation_due_at=datetime.now(UTC) + backoff * (2 ** (attempts - 1)),
+        )
+    )
+
+
+def requeue(
+    conn: Connection, project_id: str, *, since: datetime | None = None, everything: bool = False
+) -> int:
+    """Queue a project's threads for annotation again (all, or those since a time).
+
+    Without ``everything`` only threads not annotated yet, or failed, are queued.
+    """
+    conditions = [t.project_id == project_id]
+    if since is not None:
+        conditions.append(t.first_message_time >= since)
+    if not everything:
+        conditions.append(t.annotation_status.in_([PENDING, FAILED]))
+    result = conn.execute(
+        update(semantic_threads)
+        .where(*conditions)
+        .values(annotation_status=PENDING, annotation_due_at=None, annotation_attempts=0)
+    )
+    return int(result.rowcount)
+
+
+def status_counts(conn: Connection, project_id: str | None = None) -> dict[str, dict[str, int]]:
+    """``{project_id: {status: count}}``."""
+    query = select(t.project_id, t.annotation_status, func.count()).group_by(
+        t.project_id, t.annotation_status
+    )
+    if project_id is not None:
+        query = query.where(t.project_id == project_id)
+    counts: dict[str, dict[str, int]] = {}
+    for project, status, n in conn.execute(query):
+        counts.setdefault(project, {})[status] = int(n)
+    return counts
+
+
+def load_context(conn: Connection, project_id: str) -> StoredContext:
+    row = (
+        conn.execute(
+            select(annotation_contexts).where(annotation_contexts.c.project_id == project_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return StoredContext([], [], None, 0)
+    return StoredContext(
+        glossary=list(row["glossary"] or []),
+        learned_glossary=list(row["learned_glossary"] or []),
+        category_model=row["category_model"],
+        fitted_threads=int(row["fitted_threads"]),
+    )
+
+
+def save_context(conn: Connection, project_id: str, context: StoredContext) -> None:
+    values = {
+        "glossary": context.glossary,
+        "learned_glossary": context.learned_glossary,
+        "category_model": context.category_model,
+        "fitted_threads": context.fitted_threads,
+        "updated_at": datetime.now(UTC),
+    }
+    updated = conn.execute(
+        update(annotation_contexts)
+        .where(annotation_contexts.c.project_id == project_id)
+        .values(**values)
+    ).rowcount
+    if not updated:
+        conn.execute(insert(annotation_contexts).values(project_id=project_id, **values))
+
+
+def thread_texts_for_fitting(
+    conn: Connection, project_id: str, *, limit: int
+) -> list[tuple[str, str, list[str], list[str]]]:
+    """(question, answer, link titles, link urls) of up to ``limit`` recent threads."""
+    rows = conn.execute(
+        select(t.question, t.answer, t.message_ids)
+        .where(t.project_id == project_id)
+        .order_by(t.first_message_time.desc())
+        .limit(limit)
+    ).all()
+    message_ids = sorted({m for row in rows for m in row.message_ids})
+    links: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(message_ids), 500):
+        for message_id, message_links in conn.execute(
+            select(messages.c.id, messages.c.links).where(
+                messages.c.project_id == project_id,
+                messages.c.id.in_(message_ids[start : start + 500]),
+            )
+        ):
+            links[message_id] = message_links or []
+    out = []
+    for row in rows:
+        cited = [link for m in row.message_ids for link in links.get(m, [])]
+        out.append(
+            (
+                row.question,
+                row.answer,
+                [str(x["title"]) for x in cited if x.get("title")],
+                [str(x["url"]) for x in cited if x.get("url")],
+            )
+        )
+    return out
+
+
+def count_threads(conn: Connection, project_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(semantic_threads).where(t.project_id == project_id)
+        ).scalar_one()
+    )
+
+
+def verify_fields(
+    conn: Connection, project_id: str, thread_id: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Set fields a person checked; they are marked verified and never re-annotated."""
+    row = conn.execute(
+        select(t.verified_fields).where(t.project_id == project_id, t.id == thread_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no semantic thread with id {thread_id!r} in this project")
+    verified = sorted({*(row.verified_fields or []), *values})
+    conn.execute(
+        update(semantic_threads)
+        .where(t.project_id == project_id, t.id == thread_id)
+        .values(
+            **{WIRE_TO_COLUMN[name]: value for name, value in values.items()},
+            verified_fields=verified,
+            are_ai_annotations_verified=True,
+            last_updated=datetime.now(UTC),
+        )
+    )
+    stored = (
+        conn.execute(
+            select(*(t[column] for column in WIRE_TO_COLUMN.values()), t.annotated_by).where(
+                t.project_id == project_id, t.id == thread_id
+            )
+        )
+        .mappings()
+        .one()
+    )
+    return {
+        "id": thread_id,
+        **{wire: stored[column] for wire, column in WIRE_TO_COLUMN.items()},
+        "areAIAnnotationsVerified": True,
+        "verifiedFields": verified,
+        "annotatedBy": stored["annotated_by"],
+    }

@@ -1,0 +1,206 @@
+"""The annotation worker annotates every thread once, off the request path: after an
+upsert, after a crash, beside another worker, and never over what a person verified."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+from convoscope.annotate.model import ProjectContext, ThreadText
+from convoscope.annotate.runner import InProcessRunner, Sourced
+from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
+from convoscope.store import annotations as store
+from convoscope.store import conversations as conversation_store
+from convoscope.store.database import Database
+from convoscope.store.records import ConversationIn, MessageIn
+from convoscope.store.tables import semantic_threads
+from tests.conftest import ProjectKeys
+
+QUESTIONS = [
+    ("How do I rotate my API key?", "Open Settings, then API keys, and click Rotate."),
+    ("Is there a dark mode?", "Dark mode is not supported yet; it is a feature request."),
+    ("Why does the export fail with error 500?", "I am not sure, I could not find that."),
+]
+
+
+def conversation(conversation_id: str, pairs: Sequence[tuple[str, str]]) -> ConversationIn:
+    messages = []
+    for i, (question, answer) in enumerate(pairs):
+        messages.append(MessageIn(role="user", content=question, id=f"{conversation_id}-q{i}"))
+        messages.append(MessageIn(role="assistant", content=answer, id=f"{conversation_id}-a{i}"))
+    return ConversationIn(type="openai", messages=messages, id=conversation_id)
+
+
+@pytest.fixture
+async def db(engine: Engine) -> AsyncIterator[Database]:
+    database = Database(engine)
+    database.start()
+    yield database
+    database.writer.stop()
+
+
+@pytest.fixture
+def worker(db: Database, shared_analyzer: OfflineAnalyzer) -> AnnotationWorker:
+    return AnnotationWorker(
+        db, InProcessRunner(shared_analyzer), WorkerSettings(batch_size=10, min_threads_to_fit=3)
+    )
+
+
+async def log(db: Database, project: ProjectKeys, data: ConversationIn) -> None:
+    await db.write(lambda conn: conversation_store.upsert_conversation(conn, project.scope, data))
+
+
+def threads(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(semantic_threads).order_by(semantic_threads.c.position))
+        return [dict(row) for row in rows.mappings()]
+
+
+async def test_run_once_annotates_every_pending_thread_once(
+    db: Database, worker: AnnotationWorker, project: ProjectKeys, engine: Engine
+) -> None:
+    await log(db, project, conversation("c1", QUESTIONS))
+    assert [t["annotation_status"] for t in threads(engine)] == ["pending"] * 3
+    assert await worker.run_once() == 3
+    assert await worker.run_once() == 0
+    stored = threads(engine)
+    assert [t["annotation_status"] for t in stored] == ["done"] * 3
+    assert {t["annotated_by"] for t in stored} == {"offline:1"}
+    assert [t["is_feature_supported"] for t in stored] == [True, False, True]
+    assert [t["is_answer_confident"] for t in stored] == [True, True, False]
+    assert all(t["languages"] == ["en"] and t["sentiment"] for t in stored)
+    assert all(t["category"] for t in stored), "categories are fitted once there are enough"
+    with engine.connect() as conn:
+        assert store.status_counts(conn) == {project.scope.project_id: {"done": 3}}
+
+
+async def test_an_upsert_queues_its_threads_for_annotation_again(
+    db: Database, worker: AnnotationWorker, project: ProjectKeys, engine: Engine
+) -> None:
+    await log(db, project, conversation("c1", QUESTIONS[:1]))
+    await worker.run_once()
+    await log(db, project, conversation("c1", QUESTIONS[:2]))
+    assert [t["annotation_status"] for t in threads(engine)] == ["pending", "pending"]
+    assert threads(engine)[0]["subject"] is not None, "old values stay until replaced"
+    assert await worker.run_once() == 2
+
+
+async def test_verified_fields_survive_re_annotation(
+    db: Database, worker: AnnotationWorker, project: ProjectKeys, engine: Engine
+) -> None:
+    await log(db, project, conversation("c1", QUESTIONS[:1]))
+    await worker.run_once()
+    thread_id = threads(engine)[0]["id"]
+    await db.write(
+        lambda conn: store.verify_fields(
+            conn,
+            project.scope.project_id,
+            thread_id,
+            {"category": "billing", "isDocumented": False},
+        )
+    )
+    await log(db, project, conversation("c1", [(QUESTIONS[0][0], "A different answer now.")]))
+    assert await worker.run_once() == 1
+    stored = threads(engine)[0]
+    assert (stored["category"], stored["is_documented"]) == ("billing", False)
+    assert stored["verified_fields"] == ["category", "isDocumented"]
+    assert stored["are_ai_annotations_verified"] is True
+    assert stored["annotated_by"] == "offline:1"
+
+
+async def test_threads_claimed_by_a_worker_that_died_are_claimed_again(
+    db: Database, worker: AnnotationWorker, project: ProjectKeys, engine: Engine
+) -> None:
+    await log(db, project, conversation("c1", QUESTIONS))
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    lost = await db.write(
+        lambda conn: store.claim_threads(
+            conn, project.scope.project_id, limit=2, now=long_ago, lease=timedelta(minutes=10)
+        )
+    )
+    assert len(lost) == 2
+    assert await worker.run_once() == 3, "the expired claims and the unclaimed thread"
+    assert [t["annotation_status"] for t in threads(engine)] == ["done"] * 3
+
+
+async def test_a_thread_re_derived_while_claimed_is_not_overwritten(
+    db: Database, project: ProjectKeys, engine: Engine
+) -> None:
+    await log(db, project, conversation("c1", QUESTIONS[:1]))
+    now = datetime.now(UTC)
+    [claimed] = await db.write(
+        lambda conn: store.claim_threads(
+            conn, project.scope.project_id, limit=5, now=now, lease=timedelta(minutes=10)
+        )
+    )
+    await log(db, project, conversation("c1", [(QUESTIONS[0][0], "changed")]))
+    saved = await db.write(
+        lambda conn: store.save_annotation(conn, claimed, {"subject": "stale"}, source="x")
+    )
+    assert saved is False
+    assert threads(engine)[0]["annotation_status"] == "pending"
+
+
+class CrashingRunner(InProcessRunner):
+    """An analyzer whose model fails: fault injection for the retry path."""
+
+    async def annotate(self, threads: Sequence[ThreadText], context: ProjectContext) -> Sourced:
+        raise RuntimeError("the model crashed")
+
+
+async def test_failures_back_off_and_give_up_after_the_last_attempt(
+    db: Database, project: ProjectKeys, engine: Engine, shared_analyzer: OfflineAnalyzer
+) -> None:
+    crashing = AnnotationWorker(
+        db,
+        CrashingRunner(shared_analyzer),
+        WorkerSettings(max_attempts=2, backoff=timedelta(0), min_threads_to_fit=100),
+    )
+    await log(db, project, conversation("c1", QUESTIONS[:1]))
+    assert await crashing.run_once() == 0
+    first = threads(engine)[0]
+    assert (first["annotation_status"], first["annotation_attempts"]) == ("pending", 1)
+    assert first["annotation_error"] == "RuntimeError: the model crashed"
+    await crashing.run_once()
+    assert threads(engine)[0]["annotation_status"] == "failed"
+    assert await crashing.run_once() == 0, "a failed thread is left alone"
+    with engine.connect() as conn:
+        assert store.requeue(conn, project.scope.project_id) == 1
+        conn.commit()
+    assert threads(engine)[0]["annotation_status"] == "pending"
+
+
+@pytest.mark.postgres_only
+async def test_two_workers_never_claim_the_same_thread(
+    db: Database, project: ProjectKeys, engine: Engine
+) -> None:
+    await log(db, project, conversation("c1", QUESTIONS * 4))
+    now = datetime.now(UTC)
+    first_claimed = threading.Event()
+    release = threading.Event()
+    results: dict[str, list[str]] = {}
+
+    def claim(name: str, hold: bool) -> None:
+        with engine.begin() as conn:
+            got = store.claim_threads(
+                conn, project.scope.project_id, limit=5, now=now, lease=timedelta(minutes=10)
+            )
+            results[name] = [t.id for t in got]
+            if hold:  # keep the row locks until the other worker has claimed
+                first_claimed.set()
+                release.wait(10)
+
+    holder = threading.Thread(target=claim, args=("a", True))
+    holder.start()
+    assert first_claimed.wait(10)
+    claim("b", False)
+    release.set()
+    holder.join()
+    assert len(results["a"]) == 5 and len(results["b"]) == 5
+    assert not set(results["a"]) & set(results["b"])
