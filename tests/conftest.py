@@ -11,6 +11,7 @@ import itertools
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -191,3 +192,11 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[LiveServer]:
     yield LiveServer(f"http://127.0.0.1:{port}", project, other)
     server.should_exit = True
     thread.join(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def shared_analyzer() -> Any:
+    """One offline analyzer for the session: loading it takes about a second."""
+    from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+
+    return OfflineAnalyzer()
