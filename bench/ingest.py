@@ -304,12 +304,18 @@ def _convoscope_rows(url: str) -> Callable[[], dict[str, int]]:
     return count
 
 
-def _convoscope_target(name: str, url: str, workdir: Path) -> Target:
+def _convoscope_target(name: str, url: str, workdir: Path, *, annotation_worker: bool) -> Target:
     key = _prepare_convoscope_database(url)
     server = ServerProcess(
         "convoscope",
         log_path=workdir / f"{name}.log",
-        env={"CONVOSCOPE_DATABASE_URL": url, "CONVOSCOPE_LOG_LEVEL": "warning"},
+        env={
+            "CONVOSCOPE_DATABASE_URL": url,
+            "CONVOSCOPE_LOG_LEVEL": "warning",
+            # Off unless asked for: the worker's child process would annotate the
+            # benchmark's own conversations, and its CPU would count as the server's.
+            "CONVOSCOPE_ANNOTATION_WORKER": "true" if annotation_worker else "false",
+        },
         ready_path="/healthz",
     )
     return Target(name, server, authorization=f"Bearer {key}", count_rows=_convoscope_rows(url))
@@ -478,6 +484,7 @@ def build_report(
         "warmup_s": args.warmup,
         "rounds": args.rounds,
         "concurrency": args.concurrency,
+        "annotation_worker": args.annotation_worker,
         "server": {**UVICORN_OPTIONS, "workers": 1},
         "load_generator": "bench/load.py: asyncio keep-alive HTTP/1.1 on uvloop, "
         "one request in flight per connection, in a separate process from the server",
@@ -610,6 +617,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--annotation-worker",
+        action="store_true",
+        help="keep convoscope's background annotation running during the measurement",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the working directory (databases, logs)"
     )
     args = parser.parse_args(argv)
@@ -635,12 +647,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         with ExitStack() as stack:
             if "sqlite" in args.databases:
                 targets["sqlite"] = _convoscope_target(
-                    "sqlite", f"sqlite:///{workdir / 'convoscope.db'}", workdir
+                    "sqlite",
+                    f"sqlite:///{workdir / 'convoscope.db'}",
+                    workdir,
+                    annotation_worker=args.annotation_worker,
                 )
             if "postgresql" in args.databases:
                 log("starting a throwaway PostgreSQL cluster")
                 url, data_dir, pg_settings = stack.enter_context(_postgres())
-                target = _convoscope_target("postgresql", url, workdir)
+                target = _convoscope_target(
+                    "postgresql", url, workdir, annotation_worker=args.annotation_worker
+                )
                 target.database_pids = _postgres_pids(data_dir)
                 targets["postgresql"] = target
                 extra["postgresql_settings"] = pg_settings
