@@ -3,10 +3,12 @@ semantic threads (API.md §2.11–2.14)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from sqlalchemy import Connection
 
 from convoscope.api.deps import AppSettings, Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
@@ -172,10 +174,28 @@ async def query_property_values(
     return JSONResponse({"results": values})
 
 
-def _search_window(caller: Caller, after: str | None, project_id: str | None) -> datetime | None:
+SearchReport = Callable[[Connection, str, datetime | None], list[dict[str, str]]]
+
+
+async def _search_report(
+    db: Database,
+    settings: Settings,
+    caller: Caller,
+    after: str | None,
+    project_id: str | None,
+    report: SearchReport,
+) -> JSONResponse:
+    """One of the two search reports over the key's project, under the time limit."""
     if project_id is not None and project_id != caller.scope.project_id:
         raise Forbidden("project_id names another project than the key's")
-    return None if after is None else parse_time_value(after, "after")
+    since = None if after is None else parse_time_value(after, "after")
+    scope_id = caller.scope.project_id
+    result = await db.read(
+        lambda conn: run_limited(
+            conn, settings.query_timeout_seconds, lambda c: report(c, scope_id, since)
+        )
+    )
+    return JSONResponse({"data": {"result": result, "total": len(result)}})
 
 
 @router.get(
@@ -192,16 +212,7 @@ async def get_top_search_queries(
     project_id: str | None = None,
 ) -> JSONResponse:
     """Search events grouped by query, most frequent first (at most 100)."""
-    since = _search_window(caller, after, project_id)
-    scope_id = caller.scope.project_id
-    result = await db.read(
-        lambda conn: run_limited(
-            conn,
-            settings.query_timeout_seconds,
-            lambda c: top_search_queries(c, scope_id, since),
-        )
-    )
-    return JSONResponse({"data": {"result": result, "total": len(result)}})
+    return await _search_report(db, settings, caller, after, project_id, top_search_queries)
 
 
 @router.get(
@@ -218,13 +229,4 @@ async def get_weekly_search_users(
     project_id: str | None = None,
 ) -> JSONResponse:
     """Distinct users with search events per UTC week (weeks start on Monday), oldest first."""
-    since = _search_window(caller, after, project_id)
-    scope_id = caller.scope.project_id
-    result = await db.read(
-        lambda conn: run_limited(
-            conn,
-            settings.query_timeout_seconds,
-            lambda c: weekly_search_users(c, scope_id, since),
-        )
-    )
-    return JSONResponse({"data": {"result": result, "total": len(result)}})
+    return await _search_report(db, settings, caller, after, project_id, weekly_search_users)
