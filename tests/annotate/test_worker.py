@@ -17,8 +17,9 @@ from convoscope.annotate.runner import InProcessRunner, Sourced
 from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.store import annotations as store
 from convoscope.store import conversations as conversation_store
+from convoscope.store import feedback as feedback_store
 from convoscope.store.database import Database
-from convoscope.store.records import ConversationIn, MessageIn
+from convoscope.store.records import ConversationIn, FeedbackIn, MessageIn
 from convoscope.store.tables import semantic_threads
 from tests.conftest import ProjectKeys
 
@@ -204,3 +205,17 @@ async def test_two_workers_never_claim_the_same_thread(
     holder.join()
     assert len(results["a"]) == 5 and len(results["b"]) == 5
     assert not set(results["a"]) & set(results["b"])
+
+
+async def test_feedback_on_an_answer_queues_its_thread_again(
+    db: Database, worker: AnnotationWorker, project: ProjectKeys, engine: Engine
+) -> None:
+    await log(db, project, conversation("c1", QUESTIONS[:2]))
+    await worker.run_once()
+    await db.write(
+        lambda conn: feedback_store.upsert_feedback(
+            conn, project.scope, FeedbackIn(type="negative", message_id="c1-a1")
+        )
+    )
+    assert [t["annotation_status"] for t in threads(engine)] == ["done", "pending"]
+    assert await worker.run_once() == 1

@@ -11,11 +11,23 @@ from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, 
 from convoscope.errors import FeedbackNotFound, Unprocessable
 from convoscope.store.ids import new_id
 from convoscope.store.records import Feedback, FeedbackIn, Scope
-from convoscope.store.tables import feedback, messages
+from convoscope.store.tables import feedback, messages, semantic_threads
 
 # Built once, as on the conversations write path: building costs more than running.
-_MESSAGE_CONVERSATION = select(messages.c.conversation_id).where(
+_RATED_MESSAGE = select(messages.c.conversation_id, messages.c.position).where(
     messages.c.project_id == bindparam("project_id"), messages.c.id == bindparam("message_id")
+)
+# Feedback changes what a thread's annotations say (a thumbs-down on an answer counts
+# against it being grounded), so the thread holding the rated message is queued again.
+_REQUEUE_THREAD = (
+    update(semantic_threads)
+    .where(
+        semantic_threads.c.project_id == bindparam("where_project_id"),
+        semantic_threads.c.conversation_id == bindparam("where_conversation_id"),
+        semantic_threads.c.first_position <= bindparam("where_position"),
+        semantic_threads.c.last_position >= bindparam("where_position"),
+    )
+    .values(annotation_status="pending", annotation_due_at=None, annotation_attempts=0)
 )
 _STORED_CREATED = select(feedback.c.created_at).where(
     feedback.c.project_id == bindparam("project_id"), feedback.c.id == bindparam("feedback_id")
@@ -29,15 +41,24 @@ _UPDATE = update(feedback).where(
 
 def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedback:
     """Create the feedback, or update the stored feedback with the same id."""
-    conversation_id = conn.execute(
-        _MESSAGE_CONVERSATION, {"project_id": scope.project_id, "message_id": data.message_id}
-    ).scalar()
-    if conversation_id is None:
+    rated = conn.execute(
+        _RATED_MESSAGE, {"project_id": scope.project_id, "message_id": data.message_id}
+    ).first()
+    if rated is None:
         raise Unprocessable(
             f"no message with id {data.message_id!r} in this project; log the "
             "conversation before its feedback",
             field="messageId",
         )
+    conversation_id, position = rated
+    conn.execute(
+        _REQUEUE_THREAD,
+        {
+            "where_project_id": scope.project_id,
+            "where_conversation_id": conversation_id,
+            "where_position": position,
+        },
+    )
     now = datetime.now(UTC)
     feedback_id = data.id or new_id("fb")
     stored_created = (
