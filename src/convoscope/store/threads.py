@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, bindparam, delete, insert
 
 from convoscope.store.records import Conversation, Message, Scope
 from convoscope.store.tables import semantic_threads
@@ -69,6 +69,20 @@ WIRE_TO_COLUMN = {
     "questionType": "question_type",
 }
 _INSERT = insert(semantic_threads)
+# Built once, like the conversation write path's statements: this runs on every re-upsert.
+_DELETE_RETURNING = (
+    delete(semantic_threads)
+    .where(
+        semantic_threads.c.project_id == bindparam("project_id"),
+        semantic_threads.c.conversation_id == bindparam("conversation_id"),
+    )
+    .returning(
+        semantic_threads.c.id,
+        semantic_threads.c.question,
+        semantic_threads.c.answer,
+        *(semantic_threads.c[name] for name in ANNOTATION_COLUMNS),
+    )
+)
 
 
 def derive_threads(
@@ -191,19 +205,8 @@ def _delete_keeping_annotations(
 
     One statement (DELETE … RETURNING, on both engines): this runs on every upsert.
     """
-    columns = [semantic_threads.c[name] for name in ANNOTATION_COLUMNS]
     rows = conn.execute(
-        delete(semantic_threads)
-        .where(
-            semantic_threads.c.project_id == scope.project_id,
-            semantic_threads.c.conversation_id == conversation_id,
-        )
-        .returning(
-            semantic_threads.c.id,
-            semantic_threads.c.question,
-            semantic_threads.c.answer,
-            *columns,
-        )
+        _DELETE_RETURNING, {"project_id": scope.project_id, "conversation_id": conversation_id}
     ).mappings()
     kept: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
     for row in rows:
