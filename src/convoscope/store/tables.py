@@ -102,6 +102,8 @@ conversations = Table(
     Index(None, "project_id", "created_at"),
     Index(None, "project_id", "first_message_time"),
     Index(None, "project_id", "external_id"),
+    # Covers the dashboard's "conversations per type and integration" without the table.
+    Index(None, "project_id", "type", "integration_id"),
 )
 
 messages = Table(
@@ -170,6 +172,8 @@ events = Table(
     Column("user_properties", JsonDoc),
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "project_id", "created_at"),
+    # Search analytics read only search events, a fraction of all events.
+    Index(None, "project_id", "entity_type", "created_at"),
     Index(None, "project_id", "conversation_id"),
     Index(None, "project_id", "message_id"),
 )
