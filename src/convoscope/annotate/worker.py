@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -38,6 +39,9 @@ class WorkerSettings:
     # A project's categories are fitted once it has this many threads, and refitted
     # each time it has doubled since.
     min_threads_to_fit: int = 20
+    # How often a project's thread count is checked for a refit; counting a large
+    # project's threads every batch would cost more than the batch.
+    refit_check_seconds: float = 60.0
 
 
 class AnnotationWorker:
@@ -55,6 +59,8 @@ class AnnotationWorker:
         self.settings = settings or WorkerSettings()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        # project -> (context, when its thread count was last checked)
+        self._contexts: dict[str, tuple[ProjectContext, float]] = {}
 
     async def __aenter__(self) -> AnnotationWorker:
         self.start()
@@ -160,6 +166,16 @@ class AnnotationWorker:
         return await self._db.write(save_all)
 
     async def _context(self, project_id: str) -> ProjectContext:
+        """The project's context, refitted when the project has grown enough since."""
+        now = time.monotonic()
+        cached = self._contexts.get(project_id)
+        if cached is not None and now - cached[1] < self.settings.refit_check_seconds:
+            return cached[0]
+        context = await self._fitted_context(project_id)
+        self._contexts[project_id] = (context, now)
+        return context
+
+    async def _fitted_context(self, project_id: str) -> ProjectContext:
         """The project's context, with its categories (re)fitted when it has grown enough."""
         stored = await self._db.read(lambda conn: store.load_context(conn, project_id))
         context = ProjectContext(
