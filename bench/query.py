@@ -476,6 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_child(*args.export_child)
         return 0
     engines = [e for e in args.engines.split(",") if e]
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"rows": args.rows, "cpus": os.cpu_count(), "engines": {}}
     with (
         tempfile.TemporaryDirectory(dir=args.workdir) as tmp,
