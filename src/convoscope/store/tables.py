@@ -172,8 +172,6 @@ events = Table(
     Column("user_properties", JsonDoc),
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "project_id", "created_at"),
-    # Search analytics read only search events, a fraction of all events.
-    Index(None, "project_id", "entity_type", "created_at"),
     Index(None, "project_id", "conversation_id"),
     Index(None, "project_id", "message_id"),
 )

@@ -1,4 +1,4 @@
-"""dashboard indexes: conversations by type and integration, search events by time
+"""dashboard index: conversations by type and integration
 
 Revision ID: 0004
 Revises: 0003
@@ -13,6 +13,10 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
+# An index on search events (project_id, entity_type, created_at) was measured too: SQLite
+# chose it and then fetched every search event from the table one by one, which made top
+# search queries 4.5 times slower (207 -> 924 ms at 1,000,000 conversations) than a scan.
+
 
 def upgrade() -> None:
     op.create_index(
@@ -20,13 +24,7 @@ def upgrade() -> None:
         "conversations",
         ["project_id", "type", "integration_id"],
     )
-    op.create_index(
-        "ix_events_project_id_entity_type_created_at",
-        "events",
-        ["project_id", "entity_type", "created_at"],
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_events_project_id_entity_type_created_at", table_name="events")
     op.drop_index("ix_conversations_project_id_type_integration_id", table_name="conversations")
