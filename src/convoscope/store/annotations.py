@@ -95,16 +95,9 @@ def claim_threads(
         )
     ).all()
     message_ids = sorted({m for row in rows for m in row.message_ids})
-    links: dict[str, list[dict[str, Any]]] = {}
+    links = _links_by_message(conn, project_id, message_ids)
     votes: dict[str, set[str]] = {}
-    for start in range(0, len(message_ids), 500):
-        chunk = message_ids[start : start + 500]
-        for message_id, message_links in conn.execute(
-            select(messages.c.id, messages.c.links).where(
-                messages.c.project_id == project_id, messages.c.id.in_(chunk)
-            )
-        ):
-            links[message_id] = message_links or []
+    for chunk in _chunks(message_ids):
         for message_id, kind in conn.execute(
             select(feedback.c.message_id, feedback.c.type).where(
                 feedback.c.project_id == project_id, feedback.c.message_id.in_(chunk)
@@ -113,7 +106,7 @@ def claim_threads(
             votes.setdefault(message_id, set()).add(kind)
     claimed = []
     for row in rows:
-        cited = [link for m in row.message_ids for link in links.get(m, [])]
+        titles, urls = _cited(row.message_ids, links)
         kinds = {kind for m in row.message_ids for kind in votes.get(m, ())}
         claimed.append(
             ClaimedThread(
@@ -121,8 +114,8 @@ def claim_threads(
                 id=row.id,
                 question=row.question,
                 answer=row.answer,
-                link_titles=[str(link["title"]) for link in cited if link.get("title")],
-                link_urls=[str(link["url"]) for link in cited if link.get("url")],
+                link_titles=titles,
+                link_urls=urls,
                 has_positive_feedback="positive" in kinds,
                 has_negative_feedback="negative" in kinds,
                 claimed_at=now,
@@ -266,28 +259,36 @@ def thread_texts_for_fitting(
         .order_by(t.first_message_time.desc())
         .limit(limit)
     ).all()
-    message_ids = sorted({m for row in rows for m in row.message_ids})
+    links = _links_by_message(conn, project_id, sorted({m for r in rows for m in r.message_ids}))
+    return [(row.question, row.answer, *_cited(row.message_ids, links)) for row in rows]
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    """Slices of ``ids`` short enough for an IN list on both engines."""
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def _links_by_message(
+    conn: Connection, project_id: str, message_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     links: dict[str, list[dict[str, Any]]] = {}
-    for start in range(0, len(message_ids), 500):
+    for chunk in _chunks(message_ids):
         for message_id, message_links in conn.execute(
             select(messages.c.id, messages.c.links).where(
-                messages.c.project_id == project_id,
-                messages.c.id.in_(message_ids[start : start + 500]),
+                messages.c.project_id == project_id, messages.c.id.in_(chunk)
             )
         ):
             links[message_id] = message_links or []
-    out = []
-    for row in rows:
-        cited = [link for m in row.message_ids for link in links.get(m, [])]
-        out.append(
-            (
-                row.question,
-                row.answer,
-                [str(x["title"]) for x in cited if x.get("title")],
-                [str(x["url"]) for x in cited if x.get("url")],
-            )
-        )
-    return out
+    return links
+
+
+def _cited(
+    message_ids: list[str], links: dict[str, list[dict[str, Any]]]
+) -> tuple[list[str], list[str]]:
+    """The titles and the URLs of the links a thread's messages cite."""
+    cited = [link for m in message_ids for link in links.get(m, [])]
+    titles = [str(link["title"]) for link in cited if link.get("title")]
+    return titles, [str(link["url"]) for link in cited if link.get("url")]
 
 
 def count_threads(conn: Connection, project_id: str) -> int:
