@@ -4,10 +4,8 @@ child process: no command to run, nothing to wait on but the worker's poll."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import httpx
 from convoscope.store.engine import make_engine
 from convoscope.store.migrate import upgrade
 from tests.conftest import make_project
-from tests.e2e.test_durability import free_port
+from tests.e2e.server import free_port, start_server, wait_until_healthy
 
 
 async def test_the_server_annotates_logged_conversations_by_itself(tmp_path: Path) -> None:
@@ -26,34 +24,14 @@ async def test_the_server_annotates_logged_conversations_by_itself(tmp_path: Pat
     keys = make_project(engine, "acme")
     engine.dispose()
     port = free_port()
-    env = {
-        **os.environ,
-        "CONVOSCOPE_DATABASE_URL": url,
-        "CONVOSCOPE_PORT": str(port),
-        "CONVOSCOPE_ANNOTATION_POLL_SECONDS": "0.2",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "convoscope.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = start_server(url, port, ANNOTATION_POLL_SECONDS="0.2")
     try:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}",
             headers={"Authorization": f"Bearer {keys.api_key}"},
             timeout=10,
         ) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not start"
-                await asyncio.sleep(0.1)
+            await wait_until_healthy(client)
             body = {
                 "type": "openai",
                 "messages": [

@@ -4,12 +4,7 @@ the server process is killed without warning in the middle of a stream of writes
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,12 +15,7 @@ from convoscope.store.migrate import upgrade
 from convoscope.store.tables import conversations, messages
 from tests.builders import openai_conversation
 from tests.conftest import make_project
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.e2e.server import free_port, start_server, wait_until_healthy
 
 
 async def test_acknowledged_writes_survive_a_kill(tmp_path: Path) -> None:
@@ -34,33 +24,14 @@ async def test_acknowledged_writes_survive_a_kill(tmp_path: Path) -> None:
     upgrade(engine)
     keys = make_project(engine, "acme")
     port = free_port()
-    env = {
-        **os.environ,
-        "CONVOSCOPE_DATABASE_URL": url,
-        "CONVOSCOPE_PORT": str(port),
-        "CONVOSCOPE_ANNOTATION_WORKER": "false",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "convoscope.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(url, port, ANNOTATION_WORKER="false")
     acknowledged: list[str] = []
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(
             base_url=base, headers={"Authorization": f"Bearer {keys.api_key}"}, timeout=10
         ) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not start"
-                await asyncio.sleep(0.05)
+            await wait_until_healthy(client)
 
             async def writer(worker: int) -> None:
                 for i in range(1_000):
@@ -80,7 +51,7 @@ async def test_acknowledged_writes_survive_a_kill(tmp_path: Path) -> None:
             await asyncio.gather(killer(), *(writer(w) for w in range(8)))
     finally:
         server.kill()
-        server.wait()
+        server.communicate()
     assert len(acknowledged) >= 300
     engine.dispose()
     engine = make_engine(url)
