@@ -18,10 +18,6 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-def json_response(content: Any) -> JSONResponse:
-    return JSONResponse(content)
-
-
 def documented(model: type[BaseModel], *, not_found: bool = False) -> dict[int | str, Any]:
     """The OpenAPI ``responses`` of an operation: its 200 model and its problem statuses."""
     statuses = (400, 401, 403, 404, 422, 500) if not_found else (400, 401, 403, 422, 500)

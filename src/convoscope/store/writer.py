@@ -100,9 +100,6 @@ class Writer:
         self._enqueue(_Pending(job, settle, future.cancelled))
         return await future
 
-    def run_sync(self, job: Callable[[Connection], T]) -> T:
-        return self.submit(job).result()
-
     def _enqueue(self, pending: _Pending) -> None:
         if self._closed or self._thread is None:
             raise WriterClosed("the writer is not running")
