@@ -1,8 +1,8 @@
 """``compile_query``: a canonical ``Query`` to one SQLAlchemy ``Select``, for both dialects.
 
-Pure: no connection, no dialect test (those live in ``jsonb.py``), and client values only
-as bound parameters. Output columns are labelled ``c0``, ``c1``…: the row keys (which may
-contain any character a JSON path has) never become SQL identifiers.
+Pure: no connection, no dialect test (those live in the ``sql`` package), and client
+values only as bound parameters. Output columns are labelled ``c0``, ``c1``…: the row keys
+(which may contain any character a JSON path has) never become SQL identifiers.
 
 Raw queries select from the resource's table. Grouped queries (aggregations, group-by or
 time buckets) group by the raw dimension values in a subquery ``g`` and format them in
@@ -33,7 +33,6 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement, Label
 
 from convoscope.query.fields import Field, Kind, Resource
-from convoscope.query.jsonb import BucketText, IsoTime, JsonScalar, JsonText, JsonValue, TimeBucket
 from convoscope.query.model import (
     AllOf,
     AnyOf,
@@ -53,6 +52,7 @@ from convoscope.query.rows import (
     field_shaper,
     path_shaper,
 )
+from convoscope.query.sql import BucketText, IsoTime, JsonScalar, JsonText, JsonValue, TimeBucket
 
 TOTAL_LABEL = "total_"
 # Kinds whose raw-row value needs no shaping for CSV: ISO text (timestamps are selected as

@@ -24,9 +24,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from convoscope.errors import QueryTimeout
 from convoscope.query.compile import CompiledQuery
 from convoscope.query.fields import Kind
-from convoscope.query.jsonb import object_keys
 from convoscope.query.model import Query, SelectField
 from convoscope.query.rows import OMIT
+from convoscope.query.sql import object_keys
 
 CHUNK_ROWS = 2000
 _UNPACKED_KINDS = (Kind.OBJECT, Kind.OBJECT_ARRAY)

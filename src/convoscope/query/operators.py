@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import QueryError
 from convoscope.query.fields import Field, Kind
-from convoscope.query.jsonb import JsonContainedBy, JsonContains, JsonHasKeys, JsonScalar, JsonValue
+from convoscope.query.sql import JsonContainedBy, JsonContains, JsonHasKeys, JsonScalar, JsonValue
 from convoscope.schemas.common import parse_timestamp
 
 MAX_LIST = 10_000

@@ -14,9 +14,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from convoscope.errors import QueryError
 from convoscope.query.compile import compile_filter
 from convoscope.query.fields import VIEWS, Resource
-from convoscope.query.jsonb import JsonText, JsonValue, object_keys
 from convoscope.query.parse import parse_filter
 from convoscope.query.rows import stringify
+from convoscope.query.sql import JsonText, JsonValue, object_keys
 
 ALL_VIEWS = ("conversations_view", "events_view", "feedback_view", "semantic_threads_view")
 

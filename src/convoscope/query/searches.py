@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, distinct, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from convoscope.query.jsonb import BucketText, JsonValue, TimeBucket
+from convoscope.query.sql import BucketText, JsonValue, TimeBucket
 from convoscope.store.tables import events
 
 TOP_SEARCH_QUERIES = 100
