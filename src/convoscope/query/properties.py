@@ -3,12 +3,11 @@ values of one key (API.md §2.19–2.20), across the views asked for."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, select, true
+from sqlalchemy import Connection, and_, func, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import QueryError
@@ -16,7 +15,7 @@ from convoscope.query.compile import compile_filter
 from convoscope.query.fields import VIEWS, Resource
 from convoscope.query.parse import parse_filter
 from convoscope.query.rows import stringify
-from convoscope.query.sql import JsonText, JsonValue, object_keys
+from convoscope.query.sql import CodePointOrder, JsonIsContainer, JsonString, object_keys
 
 ALL_VIEWS = ("conversations_view", "events_view", "feedback_view", "semantic_threads_view")
 
@@ -66,19 +65,39 @@ def property_values(
     where: Any,
     limit: int,
 ) -> list[str]:
-    """Distinct values of ``field.key`` as strings, most frequent first.
+    """Distinct values of ``field.key`` as strings, most frequent first, ties in code point
+    order.
 
-    Every distinct value is counted before the cut: values that render to the same string
-    (``3`` and ``"3"``), or that appear in several views, add up, so no per-view limit
-    could pick the right ones.
+    The database renders each value as a string (``3`` and ``"3"`` both as ``3``), so that
+    values rendering alike, and the same value in several views, count together; it then
+    groups, counts, orders and cuts to ``limit``. Objects and arrays come back as the
+    database writes their JSON text and are written compactly here (PostgreSQL puts spaces
+    after ``:`` and ``,``): on PostgreSQL, ties among them are ordered by that spaced text.
     """
-    counts: Counter[str] = Counter()
+    parts = []
     for resource, condition in view_conditions(views, where, project_id):
-        value = JsonValue(resource.fields[field].column(), (key,)).label("v")
-        inner = select(value).where(condition).subquery("q")
-        n = func.count().label("n")
-        statement = select(JsonText(inner.c.v), n).where(inner.c.v.is_not(None)).group_by(inner.c.v)
-        for text, count in conn.execute(statement):
-            counts[stringify(orjson.loads(text))] += int(count)
+        column = resource.fields[field].column()
+        parts.append(
+            select(
+                JsonString(column, (key,)).label("value"),
+                JsonIsContainer(column, (key,)).label("container"),
+            ).where(condition)
+        )
+    if not parts:
+        return []
+    values = union_all(*parts).subquery("v")
+    n = func.count().label("n")
+    statement = (
+        select(values.c.value, values.c.container, n)
+        .where(values.c.value.is_not(None))
+        .group_by(values.c.value, values.c.container)
+        .order_by(n.desc(), CodePointOrder(values.c.value), values.c.container)
+        .limit(limit)
+    )
+    counts: dict[str, int] = {}
+    for value, container, count in conn.execute(statement):
+        text = stringify(orjson.loads(value)) if container else value
+        # A string whose text equals an object's compact JSON: one value on the wire.
+        counts[text] = counts.get(text, 0) + int(count)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [value for value, _ in ranked[:limit]]
+    return [value for value, _ in ranked]

@@ -71,6 +71,32 @@ class JsonScalar(_Json):
         self.type = types[kind]
 
 
+class JsonString(_Json):
+    """The value at ``path`` as property discovery shows it: a JSON string as itself, any
+    other value as its JSON text; NULL when absent or JSON null. ``"3"`` and ``3`` both
+    become ``3``, so they group together."""
+
+    inherit_cache = False
+
+    type = Text()
+
+    def __init__(self, column: ColumnElement[Any], path: tuple[str, ...]) -> None:
+        self.column = column
+        self.path = path
+
+
+class JsonIsContainer(_Json):
+    """Whether the value at ``path`` is a JSON object or array."""
+
+    inherit_cache = False
+
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], path: tuple[str, ...]) -> None:
+        self.column = column
+        self.path = path
+
+
 class JsonContains(_Json):
     """``column #> path @> document``."""
 
@@ -153,3 +179,15 @@ class IsoTime(_Json):
 
     def __init__(self, column: ColumnElement[Any]) -> None:
         self.column = column
+
+
+class CodePointOrder(_Json):
+    """Text that sorts by code point, as Python and SQLite's BINARY collation do, whatever
+    collation the PostgreSQL database was created with (``COLLATE "C"`` there)."""
+
+    inherit_cache = False
+
+    type = Text()
+
+    def __init__(self, value: ColumnElement[Any]) -> None:
+        self.value = value

@@ -16,11 +16,14 @@ from sqlalchemy.types import TypeEngine
 
 from convoscope.query.sql.constructs import (
     BucketText,
+    CodePointOrder,
     IsoTime,
     JsonContainedBy,
     JsonContains,
     JsonHasKeys,
+    JsonIsContainer,
     JsonScalar,
+    JsonString,
     JsonText,
     JsonValue,
     TimeBucket,
@@ -65,6 +68,20 @@ def _scalar_pg(element: JsonScalar, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CASE WHEN jsonb_typeof({node}) = '{element.kind}' THEN CAST({node} AS {target}) END"
 
 
+@compiles(JsonString, "postgresql")
+def _string_pg(element: JsonString, compiler: SQLCompiler, **kw: Any) -> str:
+    # #>> gives a string unquoted, any other value as its JSON text, JSON null as NULL.
+    col = compiler.process(element.column, **kw)
+    path = _pg_param(compiler, list(element.path), ARRAY(Text()), **kw)
+    return f"({col} #>> CAST({path} AS TEXT[]))"
+
+
+@compiles(JsonIsContainer, "postgresql")
+def _is_container_pg(element: JsonIsContainer, compiler: SQLCompiler, **kw: Any) -> str:
+    node = _pg_node(compiler, element.column, element.path, **kw)
+    return f"COALESCE(jsonb_typeof({node}) IN ('object', 'array'), false)"
+
+
 @compiles(JsonContains, "postgresql")
 def _contains_pg(element: JsonContains, compiler: SQLCompiler, **kw: Any) -> str:
     node = _pg_node(compiler, element.column, element.path, **kw)
@@ -107,3 +124,9 @@ def _bucket_text_pg(element: BucketText, compiler: SQLCompiler, **kw: Any) -> st
 def _iso_pg(element: IsoTime, compiler: SQLCompiler, **kw: Any) -> str:
     col = compiler.process(element.column, **kw)
     return f"to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+
+@compiles(CodePointOrder, "postgresql")
+def _code_point_order_pg(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    # In UTF-8 the C collation compares bytes, which orders code points.
+    return f'({compiler.process(element.value, **kw)} COLLATE "C")'

@@ -16,10 +16,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from convoscope.query.sql.constructs import (
+    CodePointOrder,
     JsonContainedBy,
     JsonContains,
     JsonHasKeys,
+    JsonIsContainer,
     JsonScalar,
+    JsonString,
     JsonText,
     JsonValue,
 )
@@ -153,6 +156,25 @@ def _scalar_sqlite(element: JsonScalar, compiler: SQLCompiler, **kw: Any) -> str
     return f"CASE WHEN {node.type(w)} IN ({types}) THEN {node.atom(w)} END"
 
 
+@compiles(JsonString, "sqlite")
+def _string_sqlite(element: JsonString, compiler: SQLCompiler, **kw: Any) -> str:
+    w = SqliteWriter(compiler, kw)
+    node = node_at(w, element.column, element.path)
+    # Not ->>: it gives true as 1 and numbers as SQL numbers (1.0 would read 1.0, 1e300 as
+    # 1.0e+300), where the JSON text is wanted.
+    return (
+        f"CASE {node.type(w)} WHEN 'text' THEN {node.atom(w)} WHEN 'null' THEN NULL "
+        f"ELSE {node.text(w)} END"
+    )
+
+
+@compiles(JsonIsContainer, "sqlite")
+def _is_container_sqlite(element: JsonIsContainer, compiler: SQLCompiler, **kw: Any) -> str:
+    w = SqliteWriter(compiler, kw)
+    node = node_at(w, element.column, element.path)
+    return f"COALESCE({node.type(w)} IN ('object', 'array'), 0)"
+
+
 @compiles(JsonContains, "sqlite")
 def _contains_sqlite(element: JsonContains, compiler: SQLCompiler, **kw: Any) -> str:
     w = SqliteWriter(compiler, kw)
@@ -172,3 +194,9 @@ def _has_keys_sqlite(element: JsonHasKeys, compiler: SQLCompiler, **kw: Any) -> 
     node = node_at(w, element.column, element.path)
     parts = [_has_key(w, node, key) for key in element.keys]
     return _all(parts) if element.require_all else _any(parts)
+
+
+@compiles(CodePointOrder, "sqlite")
+def _code_point_order_sqlite(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    # BINARY, SQLite's default collation, compares UTF-8 bytes: code point order.
+    return compiler.process(element.value, **kw)
