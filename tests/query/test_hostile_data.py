@@ -99,3 +99,41 @@ def test_operator_on_hostile_data(
     )
     got = run(engine, {"select": [{"type": "field", "field": "id"}], "where": where})
     assert {row["id"] for row in got} == expected
+
+
+# Strings JSON writers may spell in several ways: SQLite's containment test first looks
+# for the string as the store writes it, so the two spellings must agree.
+ESCAPED = ["tab\there", 'say "hi"', "back\\slash", "line\u2028sep", "ctl\x1f", "é/ü"]
+
+
+@pytest.mark.parametrize("text", ESCAPED)
+def test_contains_finds_strings_that_need_escaping(engine: Engine, text: str) -> None:
+    row = {
+        "userMessageCount": 1,
+        "organizationId": "org",
+        "projectId": "p_diff",
+        "integrationId": None,
+        "firstMessageTime": datetime(2025, 3, 3, tzinfo=UTC),
+        "type": "openai",
+        "userProperties": None,
+    }
+    store(
+        engine,
+        [
+            {**row, "id": "value", "properties": {"note": text}},
+            {**row, "id": "key", "properties": {text: 1}},
+            {**row, "id": "element", "properties": {"tags": ["x", text]}},
+            {**row, "id": "other", "properties": {"note": text + "!"}},
+        ],
+    )
+
+    def ids(document: Any) -> set[str]:
+        where = on(P, "jsonContains", document)
+        return {
+            r["id"]
+            for r in run(engine, {"select": [{"type": "field", "field": "id"}], "where": where})
+        }
+
+    assert ids({"note": text}) == {"value"}
+    assert ids({text: 1}) == {"key"}
+    assert ids({"tags": [text]}) == {"element"}

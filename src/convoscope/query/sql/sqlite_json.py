@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -47,6 +48,11 @@ def _scalar_equals(w: SqliteWriter, node: Node, value: JsonScalarValue) -> str:
     # do not match (most of them) cost one JSON lookup, not two.
     if isinstance(value, int | float):
         return f"({node.atom(w)} = {w.param(value)} AND {node.type(w)} IN ('integer', 'real'))"
+    if not value.startswith(("{", "[")):
+        # json_extract gives numbers and booleans as SQL numbers, which never equal text,
+        # and objects and arrays as their JSON text, which starts with { or [: equal text
+        # proves a JSON string, and the type test would cost a second lookup per match.
+        return f"{node.atom(w)} = {w.param(value)}"
     return f"({node.atom(w)} = {w.param(value)} AND {node.type(w)} IS 'text')"
 
 
@@ -175,10 +181,44 @@ def _is_container_sqlite(element: JsonIsContainer, compiler: SQLCompiler, **kw: 
     return f"COALESCE({node.type(w)} IN ('object', 'array'), 0)"
 
 
+def _needle(document: Any) -> str | None:
+    """The longest text a JSON document holding ``document`` must contain: one of its
+    strings or object keys, as orjson writes it (with its quotes).
+
+    Every JSON column is written by orjson (``store/engine.py``), which spells a string
+    one way only, so a document without that text cannot contain ``document``. Keys of
+    digits are left out: they may index an array instead.
+    """
+    texts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            texts.extend(k for k in value if not INDEX_KEY.match(k))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(document)
+    if not texts:
+        return None
+    return max((orjson.dumps(text).decode() for text in texts), key=len)
+
+
 @compiles(JsonContains, "sqlite")
 def _contains_sqlite(element: JsonContains, compiler: SQLCompiler, **kw: Any) -> str:
     w = SqliteWriter(compiler, kw)
-    return _contains(w, node_at(w, element.column, element.path), element.document, top=True)
+    test = _contains(w, node_at(w, element.column, element.path), element.document, top=True)
+    needle = _needle(element.document)
+    if needle is None:
+        return test
+    # A substring search first rules out most rows without parsing their JSON: a
+    # jsonContains {"plan": "enterprise"} count over 1,000,000 conversations took 472 ms,
+    # now 270 ms (bench/query.py).
+    return f"(instr({w.column(element.column)}, {w.param(needle)}) > 0 AND {test})"
 
 
 @compiles(JsonContainedBy, "sqlite")
