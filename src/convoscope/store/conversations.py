@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -25,19 +26,23 @@ from sqlalchemy import (
 
 from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
 from convoscope.store.ids import new_id
+from convoscope.store.prepared import Prepared, in_list, in_params
 from convoscope.store.records import Conversation, ConversationIn, Message, Scope
 from convoscope.store.tables import conversations, events, feedback, messages
 from convoscope.store.threads import delete_threads, derive_threads
 
 _USER_ROLES = frozenset({"user", "customer"})
 
-# The write path's statements are built once: building a Core statement and its cache key
-# costs several times more than running it on SQLite (measured ~150 µs vs ~35 µs).
-_FIND_CONVERSATION = select(conversations.c.type, conversations.c.created_at).where(
-    conversations.c.project_id == bindparam("project_id"),
-    conversations.c.id == bindparam("conversation_id"),
+# The write path's statements are built once and run on the driver's cursor: building a
+# Core statement costs several times more than running it on SQLite (~150 µs vs ~35 µs),
+# and Connection.execute's bookkeeping as much again (see store/prepared.py).
+_FIND_CONVERSATION = Prepared(
+    select(conversations.c.type, conversations.c.created_at).where(
+        conversations.c.project_id == bindparam("project_id"),
+        conversations.c.id == bindparam("conversation_id"),
+    )
 )
-_STORED_MESSAGES = (
+_STORED_MESSAGES = Prepared(
     select(messages.c.id, messages.c.created_at)
     .where(
         messages.c.project_id == bindparam("project_id"),
@@ -45,33 +50,49 @@ _STORED_MESSAGES = (
     )
     .order_by(messages.c.position)
 )
-_DELETE_MESSAGES = delete(messages).where(
-    messages.c.project_id == bindparam("project_id"),
-    messages.c.conversation_id == bindparam("conversation_id"),
-)
-_INSERT_CONVERSATION = insert(conversations)
-_INSERT_MESSAGES = insert(messages)
-# Where-clause parameters of an UPDATE must not share a column's name.
-_UPDATE_CONVERSATION = update(conversations).where(
-    conversations.c.project_id == bindparam("where_project_id"),
-    conversations.c.id == bindparam("where_id"),
-)
-# No `conversation_id != …` here: with it, PostgreSQL's cached generic plan for the
-# prepared statement scanned the project's whole index (8 ms at 12,000 messages, growing
-# with the project) instead of probing the primary key; the comparison is done in Python.
-_MESSAGE_OWNERS = select(messages.c.id, messages.c.conversation_id).where(
-    messages.c.project_id == bindparam("project_id"),
-    messages.c.id.in_(bindparam("message_ids", expanding=True)),
-)
-_ADOPT_EVENTS = (
-    update(events)
-    .where(
-        events.c.project_id == bindparam("where_project_id"),
-        events.c.message_id.in_(bindparam("message_ids", expanding=True)),
-        events.c.conversation_id.is_(None),
+_DELETE_MESSAGES = Prepared(
+    delete(messages).where(
+        messages.c.project_id == bindparam("project_id"),
+        messages.c.conversation_id == bindparam("conversation_id"),
     )
-    .values(conversation_id=bindparam("where_conversation_id"))
 )
+_INSERT_CONVERSATION = Prepared(insert(conversations))
+_INSERT_MESSAGES = Prepared(insert(messages))
+# Where-clause parameters of an UPDATE must not share a column's name.
+_UPDATE_CONVERSATION = Prepared(
+    update(conversations).where(
+        conversations.c.project_id == bindparam("where_project_id"),
+        conversations.c.id == bindparam("where_id"),
+    )
+)
+# Message ids are probed in chunks: a statement per chunk length, each compiled once.
+_ID_CHUNK = 500
+
+
+@lru_cache(maxsize=64)
+def _message_owners(count: int) -> Prepared:
+    # No `conversation_id != …` here: with it, PostgreSQL's generic plan for the statement
+    # scanned the project's whole index (8 ms at 12,000 messages, growing with the
+    # project) instead of probing the primary key; the comparison is done in Python.
+    return Prepared(
+        select(messages.c.id, messages.c.conversation_id).where(
+            messages.c.project_id == bindparam("project_id"),
+            in_list(messages.c.id, "message_id", count),
+        )
+    )
+
+
+@lru_cache(maxsize=64)
+def _adopt_events(count: int) -> Prepared:
+    return Prepared(
+        update(events)
+        .where(
+            events.c.project_id == bindparam("where_project_id"),
+            in_list(events.c.message_id, "message_id", count),
+            events.c.conversation_id.is_(None),
+        )
+        .values(conversation_id=bindparam("where_conversation_id"))
+    )
 
 
 def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) -> Conversation:
@@ -85,32 +106,29 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     conversation_id = data.id or new_id("conv")
     existing = None
     if data.id is not None:  # a generated id cannot be stored yet
-        existing = conn.execute(
-            _FIND_CONVERSATION,
-            {"project_id": scope.project_id, "conversation_id": conversation_id},
-        ).first()
-    if existing is not None and existing.type != data.type:
+        existing = _FIND_CONVERSATION.first(
+            conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
+        )
+    if existing is not None and existing[0] != data.type:
         raise Conflict(
-            f"conversation {conversation_id!r} is of type {existing.type!r}; "
+            f"conversation {conversation_id!r} is of type {existing[0]!r}; "
             f"its type cannot change to {data.type!r}",
             field="type",
         )
-    stored_messages: list[RowMapping] = []
+    # (id, created_at) of each stored message, in order.
+    stored_messages: list[tuple[Any, ...]] = []
     if existing is not None:
-        stored_messages = list(
-            conn.execute(
-                _STORED_MESSAGES,
-                {"project_id": scope.project_id, "conversation_id": conversation_id},
-            ).mappings()
+        stored_messages = _STORED_MESSAGES.all(
+            conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
         )
-    kept_created = {row["id"]: row["created_at"] for row in stored_messages}
+    kept_created = dict(stored_messages)
 
     stored: list[Message] = []
     seen: set[str] = set()
     for position, message in enumerate(data.messages):
         message_id = message.id
         if message_id is None:
-            taken = position < len(stored_messages) and stored_messages[position]["id"]
+            taken = position < len(stored_messages) and stored_messages[position][0]
             message_id = taken if taken and taken not in seen else new_id("msg")
         if message_id in seen:
             raise InvalidInput(
@@ -147,7 +165,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         project_id=scope.project_id,
         organization_id=scope.organization_id,
         integration_id=data.integration_id or scope.integration_id,
-        created_at=data.created_at or (existing.created_at if existing is not None else now),
+        created_at=data.created_at or (existing[1] if existing is not None else now),
         updated_at=data.updated_at or now,
         external_id=data.external_id,
         external_url=data.external_url,
@@ -160,19 +178,17 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     )
     row = _conversation_row(conversation)
     if existing is None:
-        conn.execute(_INSERT_CONVERSATION, [row])
+        _INSERT_CONVERSATION.execute(conn, row)
     else:
-        conn.execute(
-            _DELETE_MESSAGES,
-            {"project_id": scope.project_id, "conversation_id": conversation_id},
+        _DELETE_MESSAGES.execute(
+            conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
         )
-        conn.execute(
-            _UPDATE_CONVERSATION,
-            {**row, "where_project_id": scope.project_id, "where_id": conversation_id},
+        _UPDATE_CONVERSATION.execute(
+            conn, {**row, "where_project_id": scope.project_id, "where_id": conversation_id}
         )
     if stored:
-        conn.execute(
-            _INSERT_MESSAGES,
+        _INSERT_MESSAGES.executemany(
+            conn,
             [_message_row(scope.project_id, position, m) for position, m in enumerate(stored)],
         )
         if client_ids:
@@ -185,13 +201,14 @@ def _adopt_early_events(
     conn: Connection, scope: Scope, conversation_id: str, message_ids: list[str]
 ) -> None:
     """Message events that arrived before their conversation learn which one it is."""
-    for start in range(0, len(message_ids), 500):
-        conn.execute(
-            _ADOPT_EVENTS,
+    for start in range(0, len(message_ids), _ID_CHUNK):
+        chunk = message_ids[start : start + _ID_CHUNK]
+        _adopt_events(len(chunk)).execute(
+            conn,
             {
                 "where_project_id": scope.project_id,
-                "message_ids": message_ids[start : start + 500],
                 "where_conversation_id": conversation_id,
+                **in_params("message_id", chunk),
             },
         )
 
@@ -316,10 +333,10 @@ def _refuse_foreign_message_ids(
 ) -> None:
     """Message ids are unique in a project: feedback names a message by id alone."""
     ids = list(message_ids)
-    for start in range(0, len(ids), 500):
-        owners = conn.execute(
-            _MESSAGE_OWNERS,
-            {"project_id": scope.project_id, "message_ids": ids[start : start + 500]},
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        owners = _message_owners(len(chunk)).all(
+            conn, {"project_id": scope.project_id, **in_params("message_id", chunk)}
         )
         for message_id, owner in owners:
             if owner != conversation_id:

@@ -8,17 +8,23 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from convoscope.store.ids import new_id
+from convoscope.store.prepared import Prepared
 from convoscope.store.records import Event, EventIn, Scope
 from convoscope.store.tables import events, messages
 
-# Built once, as on the conversations write path: building costs more than running.
-_MESSAGE_CONVERSATION = select(messages.c.conversation_id).where(
-    messages.c.project_id == bindparam("project_id"), messages.c.id == bindparam("message_id")
+# Prepared once, as on the conversations write path (see store/prepared.py).
+_MESSAGE_CONVERSATION = Prepared(
+    select(messages.c.conversation_id).where(
+        messages.c.project_id == bindparam("project_id"),
+        messages.c.id == bindparam("message_id"),
+    )
 )
-_DELETE = delete(events).where(
-    events.c.project_id == bindparam("project_id"), events.c.id == bindparam("event_id")
+_DELETE = Prepared(
+    delete(events).where(
+        events.c.project_id == bindparam("project_id"), events.c.id == bindparam("event_id")
+    )
 )
-_INSERT = insert(events)
+_INSERT = Prepared(insert(events))
 
 
 def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
@@ -30,9 +36,10 @@ def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
     """
     conversation_id = data.conversation_id
     if data.entity_type == "message" and conversation_id is None:
-        conversation_id = conn.execute(
-            _MESSAGE_CONVERSATION, {"project_id": scope.project_id, "message_id": data.message_id}
-        ).scalar()
+        found = _MESSAGE_CONVERSATION.first(
+            conn, {"project_id": scope.project_id, "message_id": data.message_id}
+        )
+        conversation_id = found[0] if found is not None else None
     event = Event(
         id=data.id or new_id("evt"),
         entity_type=data.entity_type,
@@ -47,8 +54,8 @@ def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
         user_properties=data.user_properties,
     )
     if data.id is not None:
-        conn.execute(_DELETE, {"project_id": scope.project_id, "event_id": data.id})
-    conn.execute(_INSERT, [_row(scope, event)])
+        _DELETE.execute(conn, {"project_id": scope.project_id, "event_id": data.id})
+    _INSERT.execute(conn, _row(scope, event))
     return event
 
 

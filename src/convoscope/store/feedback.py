@@ -10,16 +10,20 @@ from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, 
 
 from convoscope.errors import FeedbackNotFound, Unprocessable
 from convoscope.store.ids import new_id
+from convoscope.store.prepared import Prepared
 from convoscope.store.records import Feedback, FeedbackIn, Scope
 from convoscope.store.tables import feedback, messages, semantic_threads
 
-# Built once, as on the conversations write path: building costs more than running.
-_RATED_MESSAGE = select(messages.c.conversation_id, messages.c.position).where(
-    messages.c.project_id == bindparam("project_id"), messages.c.id == bindparam("message_id")
+# Prepared once, as on the conversations write path (see store/prepared.py).
+_RATED_MESSAGE = Prepared(
+    select(messages.c.conversation_id, messages.c.position).where(
+        messages.c.project_id == bindparam("project_id"),
+        messages.c.id == bindparam("message_id"),
+    )
 )
 # Feedback changes what a thread's annotations say (a thumbs-down on an answer counts
 # against it being grounded), so the thread holding the rated message is queued again.
-_REQUEUE_THREAD = (
+_REQUEUE_THREAD = Prepared(
     update(semantic_threads)
     .where(
         semantic_threads.c.project_id == bindparam("where_project_id"),
@@ -29,21 +33,26 @@ _REQUEUE_THREAD = (
     )
     .values(annotation_status="pending", annotation_due_at=None, annotation_attempts=0)
 )
-_STORED_CREATED = select(feedback.c.created_at).where(
-    feedback.c.project_id == bindparam("project_id"), feedback.c.id == bindparam("feedback_id")
+_STORED_CREATED = Prepared(
+    select(feedback.c.created_at).where(
+        feedback.c.project_id == bindparam("project_id"),
+        feedback.c.id == bindparam("feedback_id"),
+    )
 )
-_INSERT = insert(feedback)
-_UPDATE = update(feedback).where(
-    feedback.c.project_id == bindparam("where_project_id"),
-    feedback.c.id == bindparam("where_id"),
+_INSERT = Prepared(insert(feedback))
+_UPDATE = Prepared(
+    update(feedback).where(
+        feedback.c.project_id == bindparam("where_project_id"),
+        feedback.c.id == bindparam("where_id"),
+    )
 )
 
 
 def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedback:
     """Create the feedback, or update the stored feedback with the same id."""
-    rated = conn.execute(
-        _RATED_MESSAGE, {"project_id": scope.project_id, "message_id": data.message_id}
-    ).first()
+    rated = _RATED_MESSAGE.first(
+        conn, {"project_id": scope.project_id, "message_id": data.message_id}
+    )
     if rated is None:
         raise Unprocessable(
             f"no message with id {data.message_id!r} in this project; log the "
@@ -51,8 +60,8 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
             field="messageId",
         )
     conversation_id, position = rated
-    conn.execute(
-        _REQUEUE_THREAD,
+    _REQUEUE_THREAD.execute(
+        conn,
         {
             "where_project_id": scope.project_id,
             "where_conversation_id": conversation_id,
@@ -61,13 +70,12 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
     )
     now = datetime.now(UTC)
     feedback_id = data.id or new_id("fb")
-    stored_created = (
-        conn.execute(
-            _STORED_CREATED, {"project_id": scope.project_id, "feedback_id": feedback_id}
-        ).scalar()
+    stored = (
+        _STORED_CREATED.first(conn, {"project_id": scope.project_id, "feedback_id": feedback_id})
         if data.id
         else None
     )
+    stored_created = stored[0] if stored is not None else None
     record = Feedback(
         id=feedback_id,
         type=data.type,
@@ -84,10 +92,10 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
     )
     row = _row(scope, record)
     if stored_created is None:
-        conn.execute(_INSERT, [row])
+        _INSERT.execute(conn, row)
     else:
-        conn.execute(
-            _UPDATE, {**row, "where_project_id": scope.project_id, "where_id": feedback_id}
+        _UPDATE.execute(
+            conn, {**row, "where_project_id": scope.project_id, "where_id": feedback_id}
         )
     return record
 

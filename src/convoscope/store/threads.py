@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert
 
+from convoscope.store.prepared import Prepared
 from convoscope.store.records import Conversation, Message, Scope
 from convoscope.store.tables import semantic_threads
 
@@ -68,9 +69,9 @@ WIRE_TO_COLUMN = {
     "sentiment": "sentiment",
     "questionType": "question_type",
 }
-_INSERT = insert(semantic_threads)
-# Built once, like the conversation write path's statements: this runs on every re-upsert.
-_DELETE_RETURNING = (
+# Prepared once, like the conversation write path's statements: these run on every upsert.
+_INSERT = Prepared(insert(semantic_threads))
+_DELETE_RETURNING = Prepared(
     delete(semantic_threads)
     .where(
         semantic_threads.c.project_id == bindparam("project_id"),
@@ -106,8 +107,7 @@ def derive_threads(
             row.update(annotations)
         else:
             row.update(verified_values(annotations))
-    if rows:
-        conn.execute(_INSERT, rows)
+    _INSERT.executemany(conn, rows)
 
 
 def verified_values(annotations: dict[str, Any]) -> dict[str, Any]:
@@ -205,12 +205,11 @@ def _delete_keeping_annotations(
 
     One statement (DELETE … RETURNING, on both engines): this runs on every upsert.
     """
-    rows = conn.execute(
-        _DELETE_RETURNING, {"project_id": scope.project_id, "conversation_id": conversation_id}
-    ).mappings()
+    rows = _DELETE_RETURNING.all(
+        conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
+    )
     kept: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
-    for row in rows:
-        annotations = {name: row[name] for name in ANNOTATION_COLUMNS}
-        if any(value is not None for value in annotations.values()):
-            kept[row["id"]] = ((row["question"], row["answer"]), annotations)
+    for thread, question, answer, *values in rows:
+        if any(value is not None for value in values):
+            kept[thread] = ((question, answer), dict(zip(ANNOTATION_COLUMNS, values, strict=True)))
     return kept
