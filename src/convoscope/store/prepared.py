@@ -33,10 +33,10 @@ Processor = Callable[[Any], Any]
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    # The parameters in the order the SQL expects them (positional drivers such as
-    # sqlite3), or None for drivers that take a mapping (psycopg's %(name)s style).
-    order: tuple[str, ...] | None
-    binds: tuple[tuple[str, Processor], ...]
+    # Each parameter with its conversion, in the order the SQL expects them.
+    plan: tuple[tuple[str, Processor | None], ...]
+    # sqlite3 takes a sequence (qmark style), psycopg a mapping (%(name)s style).
+    positional: bool
     results: tuple[Processor | None, ...]
     # Values written into the statement itself, e.g. ``.values(status="pending")``.
     fixed: dict[str, Any]
@@ -44,13 +44,13 @@ class _Compiled:
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         if self.fixed:
             values = {**self.fixed, **values}
-        if self.binds:
-            values = dict(values)
-            for name, process in self.binds:
-                values[name] = process(values[name])
-        if self.order is None:
-            return values if isinstance(values, dict) else dict(values)
-        return [values[name] for name in self.order]
+        converted = [
+            values[name] if process is None else process(values[name])
+            for name, process in self.plan
+        ]
+        if self.positional:
+            return converted
+        return dict(zip((name for name, _ in self.plan), converted, strict=True))
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
         if not any(self.results):
@@ -132,23 +132,21 @@ def _compile(
     assert isinstance(compiled, SQLCompiler)
     if compiled.insert_prefetch or compiled.update_prefetch:
         raise TypeError(f"a Python-side column default needs Connection.execute: {statement}")
-    binds: list[tuple[str, Processor]] = []
+    processors: dict[str, Processor | None] = {}
     fixed: dict[str, Any] = {}
     for bind, name in compiled.bind_names.items():
         if not bind.required:
             fixed[name] = bind.effective_value
-        process = _bind_processor(bind, dialect)
-        if process is not None:
-            binds.append((name, process))
+        processors[name] = _bind_processor(bind, dialect)
+    order = compiled.positiontup if compiled.positional else list(processors)
     results: list[Processor | None] = []
     for column in getattr(statement, "exported_columns", ()):
         impl = column.type.dialect_impl(dialect)
         results.append(impl.result_processor(dialect, None))
-    order = tuple(compiled.positiontup or ()) if compiled.positional else None
     return _Compiled(
         sql=compiled.string,
-        order=order,
-        binds=tuple(binds),
+        plan=tuple((name, processors[name]) for name in order or ()),
+        positional=compiled.positional,
         results=tuple(results),
         fixed=fixed,
     )
