@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, distinct, func, select
+from sqlalchemy import Connection, and_, bindparam, distinct, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from convoscope.query.sql import BucketText, JsonValue, TimeBucket
+from convoscope.query.sql import BucketText, TimeBucket
 from convoscope.store.tables import events
+from convoscope.store.types import UtcDateTime
 
 TOP_SEARCH_QUERIES = 100
 
 
 def _search_events(project_id: str, after: datetime | None) -> ColumnElement[bool]:
-    condition = and_(events.c.project_id == project_id, events.c.entity_type == "search")
+    # A literal, not a parameter: it must match the WHERE of the partial search indexes
+    # (migration 0005) for SQLite to read them.
+    search: ColumnElement[str] = literal_column("'search'")
+    condition = and_(events.c.project_id == project_id, events.c.entity_type == search)
     if after is not None:
         condition = and_(condition, events.c.created_at >= after)
     return condition
@@ -41,19 +45,25 @@ def weekly_search_users(
     conn: Connection, project_id: str, after: datetime | None
 ) -> list[dict[str, str]]:
     """Distinct searching users per UTC week (Monday first); the user is
-    ``userProperties.id``, or ``userProperties.userId`` when there is no id."""
-    user = func.coalesce(
-        JsonValue(events.c.user_properties, ("id",)),
-        JsonValue(events.c.user_properties, ("userId",)),
-    )
-    inner = (
-        select(TimeBucket(events.c.created_at, "week").label("week"), user.label("user"))
-        .where(_search_events(project_id, after))
-        .subquery("q")
-    )
+    ``userProperties.id``, or ``userProperties.userId`` when there is no id.
+
+    Both are generated columns of ``events`` (``created_week``, ``user_identity``), kept
+    with ``created_at`` in an index of search events: the database reads them from the
+    index in week order and parses no JSON (702 -> 57 ms over 500,000 search events on
+    SQLite; migration 0005).
+    """
+    week = events.c.created_week
+    condition = _search_events(project_id, after)
+    if after is not None:
+        # Redundant with created_at >= after, but it lets the index seek to the first
+        # week; without it SQLite, lacking statistics, took the created_at index and
+        # every row from the table (30 of 90 days: 544 ms, now 56 ms).
+        start = bindparam("after_week", after, type_=UtcDateTime)
+        condition = and_(condition, week >= TimeBucket(start, "week"))
     statement = (
-        select(BucketText(inner.c.week, "week"), func.count(distinct(inner.c.user)))
-        .group_by(inner.c.week)
-        .order_by(inner.c.week.asc())
+        select(BucketText(week, "week"), func.count(distinct(events.c.user_identity)))
+        .where(condition)
+        .group_by(week)
+        .order_by(week.asc())
     )
-    return [{"week": week, "unique_users": str(users)} for week, users in conn.execute(statement)]
+    return [{"week": w, "unique_users": str(users)} for w, users in conn.execute(statement)]

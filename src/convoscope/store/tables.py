@@ -11,9 +11,13 @@ the two.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
+    Computed,
+    DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -22,9 +26,28 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.store.types import JsonDoc, UtcDateTime
+
+
+class _PerDialect(ColumnElement[Any]):
+    """SQL text that differs by dialect: the expression of a generated column."""
+
+    inherit_cache = True
+
+    def __init__(self, sqlite: str, postgresql: str) -> None:
+        self.by_dialect = {"sqlite": sqlite, "postgresql": postgresql}
+
+
+@compiles(_PerDialect)
+def _per_dialect(element: _PerDialect, compiler: SQLCompiler, **kw: Any) -> str:
+    return element.by_dialect[compiler.dialect.name]
+
 
 metadata = MetaData(
     naming_convention={
@@ -171,9 +194,53 @@ events = Table(
     Column("properties", JsonDoc),
     Column("user_properties", JsonDoc),
     Column("created_at", UtcDateTime, nullable=False),
+    # Generated for the two search reports (query/searches.py): the UTC week (Monday) of
+    # created_at, and the user as JSON text (userProperties.id, else userId). Virtual on
+    # SQLite, where only the search indexes below hold them; PostgreSQL 15 can only store
+    # them.
+    Column(
+        "created_week",
+        Text().with_variant(DateTime(), "postgresql"),
+        Computed(
+            _PerDialect(
+                sqlite="date(substr(created_at, 1, 10), 'weekday 0', '-6 days')",
+                postgresql="date_trunc('week', timezone('UTC', created_at))",
+            )
+        ),
+    ),
+    Column(
+        "user_identity",
+        Text,
+        Computed(
+            _PerDialect(
+                sqlite="coalesce(NULLIF((user_properties -> '$.\"id\"'), 'null'), "
+                "NULLIF((user_properties -> '$.\"userId\"'), 'null'))",
+                postgresql="CAST(coalesce(NULLIF(user_properties -> 'id', 'null'), "
+                "NULLIF(user_properties -> 'userId', 'null')) AS TEXT)",
+            )
+        ),
+    ),
     Index(None, "project_id", "created_at"),
     Index(None, "project_id", "conversation_id"),
     Index(None, "project_id", "message_id"),
+    # Partial: only search events, which the search reports read from these alone.
+    Index(
+        None,
+        "project_id",
+        "created_week",
+        "user_identity",
+        "created_at",
+        sqlite_where=text("entity_type = 'search'"),
+        postgresql_where=text("entity_type = 'search'"),
+    ),
+    Index(
+        None,
+        "project_id",
+        "search_query",
+        "created_at",
+        sqlite_where=text("entity_type = 'search'"),
+        postgresql_where=text("entity_type = 'search'"),
+    ),
 )
 
 # One question and its answer, derived from a conversation on every upsert (API.md §4.10).
