@@ -8,6 +8,7 @@ databases with.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,8 +41,18 @@ def json_equal(a: Any, b: Any) -> bool:
     return json_type(a) == json_type(b) and bool(a == b)
 
 
+def array_index(key: str) -> int | None:
+    """PostgreSQL reads a path key as an array index with strtol into an int4."""
+    found = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", key)
+    if found is None:
+        return None
+    index = int(found.group(1))
+    return index if -(2**31) <= index < 2**31 else None
+
+
 def at_path(document: Any, path: list[str]) -> Any:
-    """``#>``: keys into objects, decimal digits into arrays; _MISSING when absent."""
+    """``#>``: keys into objects, integers into arrays (negative from the end); _MISSING
+    when absent."""
     node = document
     for key in path:
         if isinstance(node, dict):
@@ -49,9 +60,10 @@ def at_path(document: Any, path: list[str]) -> Any:
                 return _MISSING
             node = node[key]
         elif isinstance(node, list):
-            if not key.isdigit() or int(key) >= len(node):
+            index = array_index(key)
+            if index is None or not -len(node) <= index < len(node):
                 return _MISSING
-            node = node[int(key)]
+            node = node[index]
         else:
             return _MISSING
     return node

@@ -26,7 +26,9 @@ from tests.query import reference
 
 PROJECT, OTHER = "p_diff", "p_other"
 
-KEYS = st.sampled_from(["a", "b", "a.b", 'q"t', "ü", "0", "1", "sp ace", "日本", "back\\slash"])
+KEYS = st.sampled_from(
+    ["a", "b", "a.b", 'q"t', "ü", "0", "1", "-1", " 2", "sp ace", "日本", "back\\slash"]
+)
 STRINGS = st.sampled_from(["a", "b", "1", "true", "ü", 'q"t', "", "A", "日本"])
 SCALARS = STRINGS | st.integers(-3, 3) | st.sampled_from([1.5, -2.25]) | st.booleans() | st.none()
 JSON = st.recursive(

@@ -53,6 +53,13 @@ CASES = [
     pytest.param(at(P, ["list"], "arrayContains", 2), set(), id="array-lacks-2"),
     pytest.param(at(P, ["0"], "eq", "zero"), {"h4"}, id="digit-key-of-object"),
     pytest.param(at(P, ["list", "1"], "eq", "1"), {"h4"}, id="digit-indexes-array"),
+    # #> reads a key as PostgreSQL's strtol does: a sign, leading blanks; negative from the end.
+    pytest.param(at(P, ["list", "-3"], "eq", "1"), {"h4"}, id="negative-index-from-end"),
+    pytest.param(at(P, ["list", "-0"], "eq", 1), {"h4"}, id="minus-zero-is-first"),
+    pytest.param(at(P, ["list", "+1"], "eq", "1"), {"h4"}, id="plus-sign-index"),
+    pytest.param(at(P, ["list", " 1"], "eq", "1"), {"h4"}, id="leading-blank-index"),
+    pytest.param(at(P, ["list", "1 "], "isNotNull"), set(), id="trailing-blank-no-index"),
+    pytest.param(at(P, ["list", "-5"], "isNotNull"), set(), id="negative-out-of-range"),
     pytest.param(at(P, ["n"], "gt", 1), {"h6"}, id="number-gt"),
     pytest.param(at(P, ["s"], "gt", "1"), {"h6"}, id="string-gt-is-lexicographic"),
     pytest.param(at(P, ["n"], "gt", "1"), set(), id="gt-needs-same-type"),

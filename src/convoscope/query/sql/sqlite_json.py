@@ -28,11 +28,11 @@ from convoscope.query.sql.constructs import (
     JsonValue,
 )
 from convoscope.query.sql.sqlite_paths import (
-    INDEX_KEY,
     PLAIN_KEY,
     JsonScalarValue,
     Node,
     SqliteWriter,
+    array_index,
     child,
     member,
     node_at,
@@ -70,7 +70,7 @@ def _contains(w: SqliteWriter, node: Node, document: Any, *, top: bool) -> str:
             _contains(w, child(w, node, key), value, top=False) for key, value in document.items()
         ]
         # A member found by a plain key proves the node is an object; otherwise say so.
-        if not any(PLAIN_KEY.match(k) and not INDEX_KEY.match(k) for k in document):
+        if not any(PLAIN_KEY.match(k) and array_index(k) is None for k in document):
             parts.insert(0, f"{node.type(w)} IS 'object'")
         return _all(parts)
     if isinstance(document, list):
@@ -186,8 +186,8 @@ def _needle(document: Any) -> str | None:
     strings or object keys, as orjson writes it (with its quotes).
 
     Every JSON column is written by orjson (``store/engine.py``), which spells a string
-    one way only, so a document without that text cannot contain ``document``. Keys of
-    digits are left out: they may index an array instead.
+    one way only, so a document without that text cannot contain ``document``. Keys that
+    read as array indexes are left out: they may index an array instead.
     """
     texts: list[str] = []
 
@@ -195,7 +195,7 @@ def _needle(document: Any) -> str | None:
         if isinstance(value, str):
             texts.append(value)
         elif isinstance(value, dict):
-            texts.extend(k for k in value if not INDEX_KEY.match(k))
+            texts.extend(k for k in value if array_index(k) is None)
             for item in value.values():
                 walk(item)
         elif isinstance(value, list):

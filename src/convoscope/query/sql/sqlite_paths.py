@@ -22,9 +22,10 @@ JsonScalarValue = str | int | float | bool | None
 
 # Keys SQLite's path syntax can carry inside double quotes, compared byte for byte.
 PLAIN_KEY = re.compile(r"^[\x20-\x21\x23-\x5b\x5d-\x7e]*$")
-INDEX_KEY = re.compile(r"^[0-9]+$")
-# Largest array index the SQLite path syntax is asked for; larger ones cannot exist.
-_MAX_INDEX = 10**9
+# A key #> also reads as an array index, as PostgreSQL parses it (strtol into an int4):
+# leading white space, a sign, decimal digits; a negative index counts from the end.
+_ARRAY_STEP = re.compile(r"^[ \t\n\v\f\r]*([+-]?[0-9]+)$")
+_INT4 = 2**31
 
 
 class SqliteWriter:
@@ -113,21 +114,33 @@ def member(alias: str) -> Node:
     )
 
 
+def array_index(key: str) -> int | None:
+    """The array index ``key`` names on PostgreSQL, or None."""
+    found = _ARRAY_STEP.match(key)
+    if found is None:
+        return None
+    index = int(found.group(1))
+    return index if -_INT4 <= index < _INT4 else None
+
+
 def child(w: SqliteWriter, node: Node, key: str) -> Node:
-    if PLAIN_KEY.match(key) and not INDEX_KEY.match(key):
-        return Node(node.base, (*node.steps, f'."{key}"'))
-    if INDEX_KEY.match(key):
-        by_key = Node(node.base, (*node.steps, f'."{key}"')).text(w)
-        if int(key) > _MAX_INDEX:
-            return Node(by_key)
-        by_index = Node(node.base, (*node.steps, f"[{int(key)}]")).text(w)
-        return Node(f"COALESCE({by_index}, {by_key})")
-    a = w.alias()
-    element = member(a)
-    return Node(
-        f"(SELECT {element.text(w)} FROM {node.each(w)} AS {a} "
-        f"WHERE {node.type(w)} IS 'object' AND {a}.key IS {w.param(key)} LIMIT 1)"
-    )
+    if PLAIN_KEY.match(key):
+        by_key = Node(node.base, (*node.steps, f'."{key}"'))
+    else:
+        a = w.alias()
+        element = member(a)
+        by_key = Node(
+            f"(SELECT {element.text(w)} FROM {node.each(w)} AS {a} "
+            f"WHERE {node.type(w)} IS 'object' AND {a}.key IS {w.param(key)} LIMIT 1)"
+        )
+    index = array_index(key)
+    if index is None:
+        return by_key
+    # An object has no element and an array no member, so at most one of the two is set.
+    key_text = by_key.text(w)
+    step = f"[{index}]" if index >= 0 else f"[#{index}]"
+    by_index = Node(node.base, (*node.steps, step)).text(w)
+    return Node(f"COALESCE({by_index}, {key_text})")
 
 
 def node_at(w: SqliteWriter, column: ColumnElement[Any], path: tuple[str, ...]) -> Node:
