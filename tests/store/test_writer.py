@@ -81,3 +81,21 @@ def test_stop_commits_what_was_queued_and_then_refuses(engine: Engine) -> None:
     assert count_orgs(engine) == 10
     with pytest.raises(WriterClosed):
         writer.submit(insert_org("late"))
+
+
+async def test_postgresql_plans_the_writer_generically_and_readers_per_run(
+    engine: Engine, dialect: str
+) -> None:
+    if dialect != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    writer = Writer(engine)
+    writer.start()
+    try:
+        on_writer = await writer.run(
+            lambda conn: conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+        )
+    finally:
+        writer.stop()
+    with engine.connect() as conn:
+        on_reader = conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+    assert (on_writer, on_reader) == ("auto", "force_custom_plan")

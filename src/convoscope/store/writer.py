@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from convoscope.store.engine import mark_as_writer
+from convoscope.store.engine import writer_connection
 
 T = TypeVar("T")
 Job = Callable[[Connection], Any]
@@ -106,8 +106,7 @@ class Writer:
         self._queue.put(pending)
 
     def _run(self) -> None:
-        with self._engine.connect() as conn:
-            mark_as_writer(conn)
+        with writer_connection(self._engine) as conn:
             stopping = False
             while not stopping:
                 first = self._queue.get()
