@@ -308,7 +308,9 @@ CASES = [
             "sqlite": "SELECT json_extract(user_properties, '$.company') AS company, count(*) AS n"
             " FROM conversations WHERE project_id = :p GROUP BY company "
             "ORDER BY n DESC, company LIMIT 1000",
-            "postgresql": "SELECT user_properties -> 'company' AS company, count(*) AS n "
+            # NULLIF: JSON null and an absent key are one group, as in the report.
+            "postgresql": "SELECT NULLIF(user_properties -> 'company', 'null') AS company, "
+            "count(*) AS n "
             "FROM conversations WHERE project_id = :p GROUP BY company "
             "ORDER BY n DESC, company LIMIT 1000",
         },

@@ -2,17 +2,33 @@
 
 Each is a ``ColumnElement`` whose SQL text is written per dialect by ``@compiles``
 functions in ``postgresql.py`` and ``sqlite_*.py``; the operators have PostgreSQL JSONB
-semantics on both engines. JSON paths are lists of keys; a key made of digits also
-indexes an array (as ``#>`` does).
+semantics on both engines. JSON paths are lists of keys; a key that reads as an integer
+also indexes an array (as ``#>`` does, see ``array_index``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Boolean, Numeric, String, Text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType, TypeEngine
+
+# A key #> also reads as an array index, as PostgreSQL parses it (strtol into an int4):
+# leading white space, a sign, decimal digits; a negative index counts from the end.
+_ARRAY_STEP = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+_INT4 = 2**31
+
+
+def array_index(key: str) -> int | None:
+    """The array index ``key`` names on PostgreSQL, or None."""
+    found = _ARRAY_STEP.fullmatch(key)
+    if found is None:
+        return None
+    index = int(found.group(1))
+    return index if -_INT4 <= index < _INT4 else None
+
 
 # The type of the JSON predicates. Not Boolean: SQLAlchemy writes a Boolean in a WHERE
 # clause on SQLite as ``(…) = 1``, and SQLite evaluates an AND inside a value expression

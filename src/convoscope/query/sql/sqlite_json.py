@@ -26,13 +26,13 @@ from convoscope.query.sql.constructs import (
     JsonString,
     JsonText,
     JsonValue,
+    array_index,
 )
 from convoscope.query.sql.sqlite_paths import (
     PLAIN_KEY,
     JsonScalarValue,
     Node,
     SqliteWriter,
-    array_index,
     child,
     member,
     node_at,

@@ -18,14 +18,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
+from convoscope.query.sql.constructs import array_index
+
 JsonScalarValue = str | int | float | bool | None
 
 # Keys SQLite's path syntax can carry inside double quotes, compared byte for byte.
 PLAIN_KEY = re.compile(r"^[\x20-\x21\x23-\x5b\x5d-\x7e]*$")
-# A key #> also reads as an array index, as PostgreSQL parses it (strtol into an int4):
-# leading white space, a sign, decimal digits; a negative index counts from the end.
-_ARRAY_STEP = re.compile(r"^[ \t\n\v\f\r]*([+-]?[0-9]+)$")
-_INT4 = 2**31
 
 
 class SqliteWriter:
@@ -112,15 +110,6 @@ def member(alias: str) -> Node:
         each_type=f"{alias}.type",
         each_atom=f"{alias}.atom",
     )
-
-
-def array_index(key: str) -> int | None:
-    """The array index ``key`` names on PostgreSQL, or None."""
-    found = _ARRAY_STEP.match(key)
-    if found is None:
-        return None
-    index = int(found.group(1))
-    return index if -_INT4 <= index < _INT4 else None
 
 
 def child(w: SqliteWriter, node: Node, key: str) -> Node:
