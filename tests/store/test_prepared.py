@@ -22,8 +22,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import Text as TextType
+from sqlalchemy.exc import IntegrityError
 
-from convoscope.store.prepared import Prepared, in_list, in_params
+from convoscope.store.prepared import Prepared, in_list, in_params, pipelined
 from convoscope.store.types import JsonDoc, UtcDateTime
 
 scratch = MetaData()
@@ -179,3 +180,22 @@ def test_sqlite_keeps_sqlalchemys_text_format_for_times(tables: Engine, dialect:
         None,
         "2026-01-01 00:00:00.000000",
     ]
+
+
+def test_driver_errors_arrive_as_sqlalchemys(tables: Engine) -> None:
+    with pytest.raises(IntegrityError), tables.begin() as conn:
+        Prepared(insert(samples)).executemany(conn, [ROWS[0], ROWS[0]])
+    assert stored(tables) == []
+
+
+def test_pipelined_writes_land_and_a_failure_surfaces_by_the_end(tables: Engine) -> None:
+    write = Prepared(insert(samples))
+    with tables.begin() as conn, pipelined(conn):
+        write.executemany(conn, ROWS[:2])
+        write.execute(conn, ROWS[2])
+    assert [row[0] for row in stored(tables)] == ["a", "b", "c"]
+    with pytest.raises(IntegrityError), tables.begin() as conn, pipelined(conn):
+        write.execute(conn, {"id": "d"})
+        write.execute(conn, ROWS[0])
+        write.execute(conn, {"id": "e"})
+    assert [row[0] for row in stored(tables)] == ["a", "b", "c"]

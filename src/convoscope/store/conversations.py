@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
 from convoscope.store.ids import new_id
-from convoscope.store.prepared import Prepared, in_list, in_params
+from convoscope.store.prepared import Prepared, in_list, in_params, pipelined
 from convoscope.store.records import Conversation, ConversationIn, Message, Scope
 from convoscope.store.tables import conversations, events, feedback, messages
 from convoscope.store.threads import delete_threads, derive_threads
@@ -176,24 +176,26 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         tags=data.tags,
         messages=stored,
     )
-    row = _conversation_row(conversation)
-    if existing is None:
-        _INSERT_CONVERSATION.execute(conn, row)
-    else:
-        _DELETE_MESSAGES.execute(
-            conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
-        )
-        _UPDATE_CONVERSATION.execute(
-            conn, {**row, "where_project_id": scope.project_id, "where_id": conversation_id}
-        )
-    if stored:
-        _INSERT_MESSAGES.executemany(
-            conn,
-            [_message_row(scope.project_id, position, m) for position, m in enumerate(stored)],
-        )
-        if client_ids:
-            _adopt_early_events(conn, scope, conversation_id, client_ids)
-    derive_threads(conn, scope, conversation, replacing=existing is not None)
+    # The writes need no answer until the end: one round trip on PostgreSQL.
+    with pipelined(conn):
+        row = _conversation_row(conversation)
+        if existing is None:
+            _INSERT_CONVERSATION.execute(conn, row)
+        else:
+            _DELETE_MESSAGES.execute(
+                conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
+            )
+            _UPDATE_CONVERSATION.execute(
+                conn, {**row, "where_project_id": scope.project_id, "where_id": conversation_id}
+            )
+        if stored:
+            _INSERT_MESSAGES.executemany(
+                conn,
+                [_message_row(scope.project_id, position, m) for position, m in enumerate(stored)],
+            )
+            if client_ids:
+                _adopt_early_events(conn, scope, conversation_id, client_ids)
+        derive_threads(conn, scope, conversation, replacing=existing is not None)
     return conversation
 
 

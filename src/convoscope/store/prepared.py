@@ -18,12 +18,14 @@ value instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Connection, bindparam
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -69,35 +71,26 @@ class Prepared:
         self._compiled: dict[tuple[str, tuple[str, ...] | None], _Compiled] = {}
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
-        """Run once; return the number of rows changed."""
+        """Run once; return the number of rows changed (unknown, -1, inside ``pipelined``)."""
         compiled = self._compile(conn.dialect, params)
-        cursor = _cursor(conn)
-        try:
+        with _cursor(conn, compiled.sql) as cursor:
             cursor.execute(compiled.sql, compiled.params(params))
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def executemany(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per row (rows share their keys), in one driver call."""
         if not rows:
             return
         compiled = self._compile(conn.dialect, rows[0])
-        cursor = _cursor(conn)
-        try:
+        with _cursor(conn, compiled.sql) as cursor:
             cursor.executemany(compiled.sql, [compiled.params(row) for row in rows])
-        finally:
-            cursor.close()
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row the statement returns (SELECT, or RETURNING), converted."""
         compiled = self._compile(conn.dialect, params)
-        cursor = _cursor(conn)
-        try:
+        with _cursor(conn, compiled.sql) as cursor:
             cursor.execute(compiled.sql, compiled.params(params))
             return [compiled.row(raw) for raw in cursor.fetchall()]
-        finally:
-            cursor.close()
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         rows = self.all(conn, params)
@@ -111,6 +104,25 @@ class Prepared:
         if found is None:
             found = self._compiled[key] = _compile(self._statement, dialect, columns)
         return found
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """Send the block's statements to PostgreSQL without waiting for each answer.
+
+    They travel together and are answered at the block's end (or when a result is read),
+    so a run of writes costs one round trip; an error surfaces by the end of the block.
+    Nothing changes on SQLite, which has no round trips.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+            yield
+    except error as err:  # a queued statement failed; it is reported at the sync
+        raise DBAPIError.instance(None, None, err, error) from err
 
 
 def in_list(column: ColumnElement[Any], name: str, count: int) -> ColumnElement[bool]:
@@ -163,5 +175,14 @@ def _sets_columns(statement: ClauseElement) -> bool:
     return getattr(statement, "is_insert", False) or getattr(statement, "is_update", False)
 
 
-def _cursor(conn: Connection) -> Any:
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+@contextmanager
+def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """A driver cursor whose errors arrive as SQLAlchemy's, as from ``Connection.execute``."""
+    error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except error as err:
+        raise DBAPIError.instance(sql, None, err, error) from err
+    finally:
+        cursor.close()
