@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from convoscope.store.ids import new_id
-from convoscope.store.prepared import Prepared
+from convoscope.store.prepared import Prepared, pipelined
 from convoscope.store.records import Event, EventIn, Scope
 from convoscope.store.tables import events, messages
 
@@ -53,9 +53,10 @@ def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
         properties=data.properties,
         user_properties=data.user_properties,
     )
-    if data.id is not None:
-        _DELETE.execute(conn, {"project_id": scope.project_id, "event_id": data.id})
-    _INSERT.execute(conn, _row(scope, event))
+    with pipelined(conn):  # one round trip on PostgreSQL
+        if data.id is not None:
+            _DELETE.execute(conn, {"project_id": scope.project_id, "event_id": data.id})
+        _INSERT.execute(conn, _row(scope, event))
     return event
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, 
 
 from convoscope.errors import FeedbackNotFound, Unprocessable
 from convoscope.store.ids import new_id
-from convoscope.store.prepared import Prepared
+from convoscope.store.prepared import Prepared, pipelined
 from convoscope.store.records import Feedback, FeedbackIn, Scope
 from convoscope.store.tables import feedback, messages, semantic_threads
 
@@ -60,14 +60,6 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
             field="messageId",
         )
     conversation_id, position = rated
-    _REQUEUE_THREAD.execute(
-        conn,
-        {
-            "where_project_id": scope.project_id,
-            "where_conversation_id": conversation_id,
-            "where_position": position,
-        },
-    )
     now = datetime.now(UTC)
     feedback_id = data.id or new_id("fb")
     stored = (
@@ -91,11 +83,20 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
         user_properties=data.user_properties,
     )
     row = _row(scope, record)
-    if stored_created is None:
-        _INSERT.execute(conn, row)
-    else:
-        _UPDATE.execute(
-            conn, {**row, "where_project_id": scope.project_id, "where_id": feedback_id}
+    with pipelined(conn):  # one round trip on PostgreSQL
+        if stored_created is None:
+            _INSERT.execute(conn, row)
+        else:
+            _UPDATE.execute(
+                conn, {**row, "where_project_id": scope.project_id, "where_id": feedback_id}
+            )
+        _REQUEUE_THREAD.execute(
+            conn,
+            {
+                "where_project_id": scope.project_id,
+                "where_conversation_id": conversation_id,
+                "where_position": position,
+            },
         )
     return record
 
