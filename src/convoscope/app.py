@@ -6,7 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from convoscope import __version__
 from convoscope.annotate.factories import configured_analyzer
@@ -14,6 +14,7 @@ from convoscope.annotate.runner import SubprocessRunner
 from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.api import build_api_routers
 from convoscope.api.middleware import RequestContextMiddleware
+from convoscope.api.nul_characters import refuse_nul_characters
 from convoscope.api.problems import install_problem_handlers
 from convoscope.auth.verify import KeyVerifier
 from convoscope.settings import Settings, load_settings
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         summary="Self-hosted analytics for AI-assistant conversations "
         "(Inkeep Analytics API compatible).",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     for router in build_api_routers():
