@@ -21,6 +21,7 @@ from convoscope.settings import Settings, load_settings
 from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
 from convoscope.store.migrate import upgrade
+from convoscope.store.statistics import StatisticsUpkeep
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             stack.callback(db.writer.stop)
             app.state.db = db
             app.state.key_verifier = KeyVerifier(db, cache_seconds=settings.key_cache_seconds)
+            await stack.enter_async_context(StatisticsUpkeep(db))
             if settings.annotation_worker:
                 # Entered after the writer started, so it stops before the writer does.
                 await stack.enter_async_context(make_worker(db, settings))

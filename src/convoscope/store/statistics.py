@@ -1,0 +1,129 @@
+"""Planner statistics kept fresh while a database grows.
+
+Both planners pick indexes from table statistics, and without them they picked badly:
+
+- SQLite never gathers statistics on its own. Without them it read a whole project
+  through an index, one table row at a time (at 1,000,000 conversations: top
+  user-property values 3.6 s instead of 0.86 s, a ``jsonContains`` count 2.0 s instead
+  of 0.29 s, feedback per week 0.62 s instead of 0.16 s).
+- PostgreSQL's autovacuum analyzes a table within about a minute of its first rows.
+  Until then it looked conversations up by id through the (project_id, type,
+  integration_id) index, reading every conversation of the project on each upsert.
+
+So the server refreshes them itself, whenever the writes since the last refresh have
+doubled the writes before it: at 1,000 writes, 2,000, 4,000 and so on. That is often
+while a database is young and its shape changes fast, and rarely once it is large. A
+database that holds data without statistics (one made before this, or restored) is
+refreshed at start.
+
+- SQLite: a sampled ANALYZE (``analysis_limit``), a few milliseconds, run as a write
+  because it writes ``sqlite_stat1``.
+- PostgreSQL: ANALYZE on a connection of its own, so writes go on meanwhile;
+  autovacuum keeps the statistics fresh afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+from sqlalchemy import Connection, text
+
+from convoscope.store.database import Database
+from convoscope.store.engine import Dialect
+
+log = logging.getLogger(__name__)
+
+# The tables requests write to and queries read from.
+TABLES = ("conversations", "messages", "feedback", "events", "semantic_threads")
+# Rows SQLite reads per index (the value SQLite's docs suggest for PRAGMA optimize):
+# statistics from a sample are as good for choosing an index, at a fixed cost.
+_SQLITE_ANALYSIS_LIMIT = 400
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """Gather fresh statistics for ``TABLES`` and commit them."""
+    if conn.dialect.name == Dialect.SQLITE:
+        conn.exec_driver_sql(f"PRAGMA analysis_limit = {_SQLITE_ANALYSIS_LIMIT}")
+    for table in TABLES:
+        conn.exec_driver_sql(f"ANALYZE {table}")
+    conn.commit()
+
+
+def lacks_statistics(conn: Connection) -> bool:
+    """Whether a table holds rows the planner has no statistics for."""
+    analyzed = _analyzed_tables(conn)
+    return any(
+        table not in analyzed
+        and conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None
+        for table in TABLES
+    )
+
+
+def _analyzed_tables(conn: Connection) -> set[str]:
+    if conn.dialect.name == Dialect.SQLITE:
+        if not conn.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
+        ).first():
+            return set()
+        query = "SELECT tbl FROM sqlite_stat1"
+    else:
+        # Column statistics, not row counts: a VACUUM counts rows but leaves these empty.
+        query = "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()"
+    return {str(name) for (name,) in conn.execute(text(query))}
+
+
+class StatisticsUpkeep:
+    """Refreshes statistics as the writes double; started and stopped with the server."""
+
+    def __init__(self, db: Database, *, first_after: int = 1000, poll_seconds: float = 2.0) -> None:
+        self._db = db
+        self._first_after = first_after
+        self._poll_seconds = poll_seconds
+        self._due_at = first_after
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.refreshes = 0
+
+    async def __aenter__(self) -> StatisticsUpkeep:
+        self._task = asyncio.create_task(self._loop(), name="convoscope-statistics")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def refresh(self) -> None:
+        if self._db.dialect == Dialect.SQLITE:
+            await self._db.write(refresh_statistics)
+        else:
+            await self._db.read(refresh_statistics)
+        self.refreshes += 1
+
+    async def _loop(self) -> None:
+        try:
+            if await self._db.read(lacks_statistics):
+                await self.refresh()
+        except Exception:  # statistics only speed queries up; serving goes on without
+            log.exception("refreshing planner statistics at start failed")
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
+            except TimeoutError:
+                pass
+            written = self._db.writer.jobs
+            if written < self._due_at or self._stopping.is_set():
+                continue
+            self._due_at = max(2 * written, written + self._first_after)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("refreshing planner statistics failed")
