@@ -172,8 +172,6 @@ class Target:
     authorization: str | None = None
     count_rows: Callable[[], dict[str, int]] | None = None
     database_pids: Callable[[], list[int]] = list
-    # Run after the warm-up, before any timed run (see _analyze_postgresql).
-    settle: Callable[[], None] | None = None
     logged: list[LoggedConversation] = field(default_factory=list)
     acknowledged: Counter[str] = field(default_factory=Counter)
     rate_estimate: dict[str, float] = field(default_factory=dict)
@@ -252,8 +250,6 @@ class Bench:
         for scenario in self.args.scenarios:
             warm = self.send(target, scenario, 20_000, purpose="warmup", duration_s=args.warmup)
             target.rate_estimate[scenario] = warm.result.rps
-        if target.settle is not None:
-            target.settle()
 
     def measure(self, target: Target, scenario: str, round_no: int) -> None:
         args = self.args
@@ -327,28 +323,7 @@ def _convoscope_target(name: str, url: str, workdir: Path, *, annotation_worker:
         server,
         authorization=f"Bearer {key}",
         count_rows=_convoscope_rows(url),
-        settle=_analyze_postgresql(url) if url.startswith("postgresql") else None,
     )
-
-
-def _analyze_postgresql(url: str) -> Callable[[], None]:
-    """ANALYZE, as autovacuum does within a minute of a table's first rows.
-
-    The timed runs measure a server in its steady state. Before its first ANALYZE a fresh
-    table has no statistics, and PostgreSQL then looked conversations up by id through
-    the (project_id, type, integration_id) index, reading every conversation of the
-    project: a cost that grows with the table until autovacuum's first pass.
-    """
-
-    def analyze() -> None:
-        engine = make_engine(url, pool_size=1)
-        try:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("ANALYZE"))
-        finally:
-            engine.dispose()
-
-    return analyze
 
 
 def _postgres_pids(data_dir: Path) -> Callable[[], list[int]]:
