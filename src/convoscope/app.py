@@ -78,7 +78,7 @@ def settle_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
-    # bench/ingest.py, conversations on SQLite: 1,380 req/s before; frozen, 1,553 with the
+    # Conversations on SQLite from 16 clients: 1,380 req/s before; frozen, 1,553 with the
     # default threshold of 700 and 1,626 with 10,000 (50,000 measured no better).
     gc.set_threshold(10_000, middle, oldest)
 
