@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from convoscope.errors import NotFound
+from convoscope.store.prepared import in_chunks
 from convoscope.store.tables import (
     annotation_contexts,
     feedback,
@@ -97,7 +98,7 @@ def claim_threads(
     message_ids = sorted({m for row in rows for m in row.message_ids})
     links = _links_by_message(conn, project_id, message_ids)
     votes: dict[str, set[str]] = {}
-    for chunk in _chunks(message_ids):
+    for chunk in in_chunks(message_ids):
         for message_id, kind in conn.execute(
             select(feedback.c.message_id, feedback.c.type).where(
                 feedback.c.project_id == project_id, feedback.c.message_id.in_(chunk)
@@ -263,16 +264,11 @@ def thread_texts_for_fitting(
     return [(row.question, row.answer, *_cited(row.message_ids, links)) for row in rows]
 
 
-def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
-    """Slices of ``ids`` short enough for an IN list on both engines."""
-    return [ids[start : start + size] for start in range(0, len(ids), size)]
-
-
 def _links_by_message(
     conn: Connection, project_id: str, message_ids: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     links: dict[str, list[dict[str, Any]]] = {}
-    for chunk in _chunks(message_ids):
+    for chunk in in_chunks(message_ids):
         for message_id, message_links in conn.execute(
             select(messages.c.id, messages.c.links).where(
                 messages.c.project_id == project_id, messages.c.id.in_(chunk)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
 from convoscope.store.ids import new_id
-from convoscope.store.prepared import Prepared, in_list, in_params, pipelined
+from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params, pipelined
 from convoscope.store.records import Conversation, ConversationIn, Message, Scope
 from convoscope.store.tables import conversations, events, feedback, messages
 from convoscope.store.threads import delete_threads, derive_threads
@@ -65,8 +65,8 @@ _UPDATE_CONVERSATION = Prepared(
         conversations.c.id == bindparam("where_id"),
     )
 )
-# Message ids are probed in chunks: a statement per chunk length, each compiled once.
-_ID_CHUNK = 500
+# Message ids are probed in chunks (in_chunks): a statement per chunk length, each
+# compiled once.
 
 
 @lru_cache(maxsize=64)
@@ -203,8 +203,7 @@ def _adopt_early_events(
     conn: Connection, scope: Scope, conversation_id: str, message_ids: list[str]
 ) -> None:
     """Message events that arrived before their conversation learn which one it is."""
-    for start in range(0, len(message_ids), _ID_CHUNK):
-        chunk = message_ids[start : start + _ID_CHUNK]
+    for chunk in in_chunks(message_ids):
         _adopt_events(len(chunk)).execute(
             conn,
             {
@@ -318,12 +317,12 @@ def get_conversations(
     """Several conversations with their messages, by id; unknown ids are left out."""
     ids = list(dict.fromkeys(conversation_ids))
     rows: list[RowMapping] = []
-    for start in range(0, len(ids), 500):
+    for chunk in in_chunks(ids):
         rows.extend(
             conn.execute(
                 select(conversations).where(
                     conversations.c.project_id == scope.project_id,
-                    conversations.c.id.in_(ids[start : start + 500]),
+                    conversations.c.id.in_(chunk),
                 )
             ).mappings()
         )
@@ -334,9 +333,7 @@ def _refuse_foreign_message_ids(
     conn: Connection, scope: Scope, conversation_id: str, message_ids: Iterable[str]
 ) -> None:
     """Message ids are unique in a project: feedback names a message by id alone."""
-    ids = list(message_ids)
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
+    for chunk in in_chunks(list(message_ids)):
         owners = _message_owners(len(chunk)).all(
             conn, {"project_id": scope.project_id, **in_params("message_id", chunk)}
         )
@@ -356,12 +353,12 @@ def _with_messages(
         return []
     by_conversation: dict[str, list[Message]] = defaultdict(list)
     ids = [row["id"] for row in rows]
-    for start in range(0, len(ids), 500):
+    for chunk in in_chunks(ids):
         for m in conn.execute(
             select(messages)
             .where(
                 messages.c.project_id == scope.project_id,
-                messages.c.conversation_id.in_(ids[start : start + 500]),
+                messages.c.conversation_id.in_(chunk),
             )
             .order_by(messages.c.conversation_id, messages.c.position)
         ).mappings():

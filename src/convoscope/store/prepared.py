@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Connection, bindparam
+from sqlalchemy import ColumnElement, Connection, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -117,12 +117,17 @@ def pipelined(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql":
         yield
         return
-    error: type[Exception] = conn.dialect.loaded_dbapi.Error
-    try:
-        with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
-            yield
-    except error as err:  # a queued statement failed; it is reported at the sync
-        raise DBAPIError.instance(None, None, err, error) from err
+    # A queued statement's failure is reported at the sync, perhaps on leaving the block.
+    with (
+        _as_sqlalchemy_errors(conn, None),
+        conn.connection.driver_connection.pipeline(),  # type: ignore[union-attr]
+    ):
+        yield
+
+
+def in_chunks(ids: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    """Slices of ``ids`` short enough for an IN list on both engines."""
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def in_list(column: ColumnElement[Any], name: str, count: int) -> ColumnElement[bool]:
@@ -149,7 +154,8 @@ def _compile(
     for bind, name in compiled.bind_names.items():
         if not bind.required:
             fixed[name] = bind.effective_value
-        processors[name] = _bind_processor(bind, dialect)
+        # The processors take None themselves (JSON's none_as_null among them).
+        processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
     order = compiled.positiontup if compiled.positional else list(processors)
     results: list[Processor | None] = []
     for column in getattr(statement, "exported_columns", ()):
@@ -164,12 +170,6 @@ def _compile(
     )
 
 
-def _bind_processor(bind: BindParameter[Any], dialect: Dialect) -> Processor | None:
-    # The processors take None themselves (JSON's none_as_null among them).
-    process: Processor | None = bind.type.dialect_impl(dialect).bind_processor(dialect)
-    return process
-
-
 def _sets_columns(statement: ClauseElement) -> bool:
     """INSERT and UPDATE render the columns given, as ``Connection.execute`` would."""
     return getattr(statement, "is_insert", False) or getattr(statement, "is_update", False)
@@ -178,11 +178,18 @@ def _sets_columns(statement: ClauseElement) -> bool:
 @contextmanager
 def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
     """A driver cursor whose errors arrive as SQLAlchemy's, as from ``Connection.execute``."""
-    error: type[Exception] = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        yield cursor
-    except error as err:
-        raise DBAPIError.instance(sql, None, err, error) from err
+        with _as_sqlalchemy_errors(conn, sql):
+            yield cursor
     finally:
         cursor.close()
+
+
+@contextmanager
+def _as_sqlalchemy_errors(conn: Connection, sql: str | None) -> Iterator[None]:
+    error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except error as err:
+        raise DBAPIError.instance(sql, None, err, error) from err
