@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from convoscope.query.compile import compile_query  # noqa: E402
+from convoscope.api.query import compile_on  # noqa: E402
 from convoscope.query.execute import fetch_page  # noqa: E402
 from convoscope.query.export import CsvExport, unpacked_keys  # noqa: E402
 from convoscope.query.fields import CONVERSATIONS, FEEDBACK, Resource  # noqa: E402
@@ -44,6 +44,7 @@ from convoscope.query.parse import parse_body, parse_query  # noqa: E402
 from convoscope.query.searches import top_search_queries, weekly_search_users  # noqa: E402
 from convoscope.schemas.query import QueryRequest  # noqa: E402
 from convoscope.store import keys as key_store  # noqa: E402
+from convoscope.store import path_indexes  # noqa: E402
 from convoscope.store.engine import make_engine  # noqa: E402
 from convoscope.store.migrate import upgrade  # noqa: E402
 from convoscope.store.statistics import refresh_statistics  # noqa: E402
@@ -233,11 +234,17 @@ class Case:
 def _dsl(resource: Resource, body: dict[str, Any]) -> Callable[[Connection, str], Any]:
     def run(conn: Connection, project_id: str) -> Any:
         query = parse_query(resource, parse_body(QueryRequest, body))
-        compiled = compile_query(query, project_id=project_id, with_total=True)
-        rows, _total = fetch_page(conn, compiled)
+        rows, _total = fetch_page(conn, compile_on(conn, query, project_id, with_total=True))
         return rows
 
     return run
+
+
+TOP_COMPANIES = {
+    "select": [{"type": "aggregation", "aggregation": "count"}],
+    "groupBy": [{"field": "userProperties", "path": ["company"]}],
+    "orderBy": [{"field": "count", "direction": "desc"}],
+}
 
 
 CASES = [
@@ -297,14 +304,7 @@ CASES = [
     ),
     Case(
         "top_user_property_values",
-        _dsl(
-            CONVERSATIONS,
-            {
-                "select": [{"type": "aggregation", "aggregation": "count"}],
-                "groupBy": [{"field": "userProperties", "path": ["company"]}],
-                "orderBy": [{"field": "count", "direction": "desc"}],
-            },
-        ),
+        _dsl(CONVERSATIONS, TOP_COMPANIES),
         {
             "sqlite": "SELECT json_extract(user_properties, '$.company') AS company, count(*) AS n"
             " FROM conversations WHERE project_id = :p GROUP BY company "
@@ -372,11 +372,46 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - started) * 1000, result
 
 
+COMPANY_INDEX = path_indexes.define("conversations", "userProperties", ["company"])
+
+
+def indexed_cases() -> list[Case]:
+    """The queries timed again once ``convoscope indexes create conversations
+    userProperties company`` has run; the hand-written SQL reads the same index."""
+    return [
+        Case(
+            "top_user_property_values_indexed",
+            _dsl(CONVERSATIONS, TOP_COMPANIES),
+            {
+                "sqlite": f"SELECT {COMPANY_INDEX.generated_column} AS company, count(*) AS n"
+                " FROM conversations WHERE project_id = :p GROUP BY company "
+                "ORDER BY n DESC, company LIMIT 1000",
+                "postgresql": "SELECT NULLIF(user_properties -> 'company', 'null') AS company, "
+                "count(*) AS n "
+                "FROM conversations WHERE project_id = :p GROUP BY company "
+                "ORDER BY n DESC, company LIMIT 1000",
+            },
+        )
+    ]
+
+
 def time_queries(engine: Engine, project_id: str, repeat: int) -> dict[str, Any]:
+    out = time_cases(engine, project_id, repeat, CASES)
+    log(f"{engine.dialect.name}: indexing {COMPANY_INDEX.label}")
+    started = time.perf_counter()
+    path_indexes.create(engine, COMPANY_INDEX)
+    out["index_user_property_s"] = round(time.perf_counter() - started, 2)
+    out |= time_cases(engine, project_id, repeat, indexed_cases())
+    return out
+
+
+def time_cases(
+    engine: Engine, project_id: str, repeat: int, cases: Sequence[Case]
+) -> dict[str, Any]:
     dialect = engine.dialect.name
     out: dict[str, Any] = {}
     with engine.connect() as conn:
-        for case in CASES:
+        for case in cases:
             sql = text(case.hand[dialect])
             dsl_ms: list[float] = []
             hand_ms: list[float] = []
@@ -407,9 +442,10 @@ def export_child(url: str, project_id: str) -> None:
     """Export every conversation as the endpoint does; print rows/s and peak RSS."""
     engine = make_engine(url, pool_size=1)
     query = parse_query(CONVERSATIONS, parse_body(QueryRequest, {}))
-    compiled = compile_query(query, project_id=project_id)
     started = time.perf_counter()
-    export = CsvExport(engine, compiled, unpacked_keys(query), seconds=600)
+    export = CsvExport(
+        engine, lambda conn: compile_on(conn, query, project_id), unpacked_keys(query), 600
+    )
     export.prepare()
     size = lines = 0
     for chunk in export:

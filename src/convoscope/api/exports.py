@@ -13,9 +13,8 @@ from fastapi import APIRouter
 from starlette.responses import StreamingResponse
 
 from convoscope.api.deps import AppSettings, Db, ReadKey
-from convoscope.api.query import RawBody
+from convoscope.api.query import RawBody, compile_on
 from convoscope.api.responses import documented
-from convoscope.query.compile import compile_query
 from convoscope.query.export import CsvExport, unpacked_keys
 from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
 from convoscope.query.parse import parse_body, parse_query
@@ -45,8 +44,12 @@ async def export_csv(
     body: dict[str, Any] | None,
 ) -> StreamingResponse:
     query = parse_query(resource, parse_body(model, body))
-    compiled = compile_query(query, project_id=scope.project_id)
-    export = CsvExport(db.engine, compiled, unpacked_keys(query), settings.query_timeout_seconds)
+    export = CsvExport(
+        db.engine,
+        lambda conn: compile_on(conn, query, scope.project_id),
+        unpacked_keys(query),
+        settings.query_timeout_seconds,
+    )
     # The JSON keys are collected and the query started before the 200 goes out, so a
     # timeout or a database error still answers with a problem.
     await to_thread.run_sync(export.prepare)

@@ -14,9 +14,10 @@ from convoscope.api.deps import AppSettings, Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.auth.access import Caller
 from convoscope.errors import Forbidden
-from convoscope.query.compile import compile_query
+from convoscope.query.compile import CompiledQuery, compile_query
 from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
 from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
+from convoscope.query.model import Query
 from convoscope.query.operators import parse_time_value
 from convoscope.query.parse import parse_body, parse_query
 from convoscope.query.properties import property_keys, property_values
@@ -36,11 +37,22 @@ from convoscope.schemas.query import (
 )
 from convoscope.settings import Settings
 from convoscope.store.database import Database
+from convoscope.store.path_indexes import path_columns
 from convoscope.store.records import Scope
 
 router = APIRouter(tags=["query"])
 
 RawBody = Annotated[dict[str, Any] | None, Body()]
+
+
+def compile_on(
+    conn: Connection, query: Query, project_id: str, *, with_total: bool = False
+) -> CompiledQuery:
+    """``query`` compiled for ``conn``, reading indexed JSON paths through their index; in
+    the transaction that runs it, so an index dropped meanwhile is never named."""
+    return compile_query(
+        query, project_id=project_id, with_total=with_total, path_columns=path_columns(conn)
+    )
 
 
 async def run_query(
@@ -52,11 +64,12 @@ async def run_query(
     body: dict[str, Any] | None,
 ) -> JSONResponse:
     query = parse_query(resource, parse_body(model, body))
-    compiled = compile_query(query, project_id=scope.project_id, with_total=True)
+
+    def fetch(conn: Connection) -> tuple[list[dict[str, Any]], int]:
+        return fetch_page(conn, compile_on(conn, query, scope.project_id, with_total=True))
+
     rows, total = await db.read(
-        lambda conn: run_limited(
-            conn, settings.query_timeout_seconds, lambda c: fetch_page(c, compiled)
-        )
+        lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch)
     )
     return JSONResponse(
         {

@@ -13,13 +13,14 @@ whatever its ``where`` says.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Integer,
     Select,
+    Text,
     and_,
     cast,
     distinct,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy import column as sa_column
 from sqlalchemy.sql.elements import ColumnElement, Label
 
 from convoscope.query.fields import Field, Kind, Resource
@@ -52,12 +54,24 @@ from convoscope.query.rows import (
     field_shaper,
     path_shaper,
 )
-from convoscope.query.sql import BucketText, IsoTime, JsonScalar, JsonText, JsonValue, TimeBucket
+from convoscope.query.sql import (
+    BucketText,
+    IndexedJsonValue,
+    IsoTime,
+    JsonScalar,
+    JsonText,
+    JsonValue,
+    TimeBucket,
+)
 
 TOTAL_LABEL = "total_"
 # Kinds whose raw-row value needs no shaping for CSV: ISO text (timestamps are selected as
 # text), strings, integers.
 _PLAIN_KINDS = (Kind.STRING, Kind.TIME, Kind.NUMBER)
+
+# The JSON paths that have an index, as (table, JSON column, path) -> the column that
+# holds their value (store/path_indexes.py).
+PathColumns = Mapping[tuple[str, str, tuple[str, ...]], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +90,33 @@ class CompiledQuery:
     plain: tuple[bool, ...] = ()
 
 
-def compile_query(query: Query, *, project_id: str, with_total: bool = False) -> CompiledQuery:
-    """The SQL for ``query``, confined to ``project_id``."""
+def compile_query(
+    query: Query,
+    *,
+    project_id: str,
+    with_total: bool = False,
+    path_columns: PathColumns | None = None,
+) -> CompiledQuery:
+    """The SQL for ``query``, confined to ``project_id``; selected and grouped JSON paths
+    named in ``path_columns`` are read through their index."""
     condition = and_(query.resource.project_column() == project_id, _where(query))
+    values = _JsonValues(path_columns or {})
     if query.is_grouped:
-        return _grouped(query, condition, with_total=with_total)
-    return _raw(query, condition)
+        return _grouped(query, condition, values, with_total=with_total)
+    return _raw(query, condition, values)
+
+
+@dataclass(frozen=True, slots=True)
+class _JsonValues:
+    path_columns: PathColumns
+
+    def __call__(self, field: Field, path: tuple[str, ...]) -> JsonValue:
+        column = field.column()
+        table = getattr(column, "table", None)
+        stored = self.path_columns.get((getattr(table, "name", ""), column.key or "", path))
+        if stored is None:
+            return JsonValue(column, path)
+        return IndexedJsonValue(column, path, sa_column(stored, Text, _selectable=table))
 
 
 def compile_filter(node: Filter) -> ColumnElement[bool]:
@@ -120,7 +155,7 @@ def _output(field: Field, value: ColumnElement[Any]) -> ColumnElement[Any]:
     return value
 
 
-def _raw(query: Query, condition: ColumnElement[bool]) -> CompiledQuery:
+def _raw(query: Query, condition: ColumnElement[bool], json_value: _JsonValues) -> CompiledQuery:
     resource = query.resource
     selections = [s for s in query.selections if isinstance(s, SelectField)]
     if not selections:
@@ -132,7 +167,7 @@ def _raw(query: Query, condition: ColumnElement[bool]) -> CompiledQuery:
     plain = [False] * len(unique)
     for s in unique:
         if s.path:
-            value: ColumnElement[Any] = JsonValue(s.field.column(), s.path)
+            value: ColumnElement[Any] = json_value(s.field, s.path)
             columns.append(JsonText(value).label(f"c{len(columns)}"))
             shapers.append((s.key, path_shaper(s.key)))
             by_key[s.key] = value
@@ -181,7 +216,9 @@ class _Dimension:
     has_parameters: bool = False
 
 
-def _dimension(resource: Resource, item: SelectField | SelectTime | GroupKey) -> _Dimension:
+def _dimension(
+    resource: Resource, item: SelectField | SelectTime | GroupKey, json_value: _JsonValues
+) -> _Dimension:
     if isinstance(item, SelectTime):
         return _Dimension(
             item.key,
@@ -195,7 +232,7 @@ def _dimension(resource: Resource, item: SelectField | SelectTime | GroupKey) ->
     if item.path:
         return _Dimension(
             item.key,
-            JsonValue(item.field.column(), item.path),
+            json_value(item.field, item.path),
             JsonText,
             path_shaper(item.key),
             include,
@@ -217,11 +254,11 @@ def _bucket_text(value: ColumnElement[Any], *, unit: str) -> ColumnElement[Any]:
     return BucketText(value, unit)
 
 
-def _measure_input(s: SelectAggregate) -> ColumnElement[Any]:
+def _measure_input(s: SelectAggregate, json_value: _JsonValues) -> ColumnElement[Any]:
     assert s.field is not None
     if s.path:
         if s.aggregation in {"count", "countDistinct"}:
-            return JsonValue(s.field.column(), s.path)
+            return json_value(s.field, s.path)
         return JsonScalar(s.field.column(), s.path, "number")
     column = s.field.column()
     if s.field.kind is Kind.BOOLEAN and s.aggregation not in {"count", "countDistinct"}:
@@ -245,7 +282,9 @@ def _aggregate(aggregation: str, column: ColumnElement[Any] | None) -> ColumnEle
     return func.max(column)
 
 
-def _grouped(query: Query, condition: ColumnElement[bool], *, with_total: bool) -> CompiledQuery:
+def _grouped(
+    query: Query, condition: ColumnElement[bool], json_value: _JsonValues, *, with_total: bool
+) -> CompiledQuery:
     resource = query.resource
     dimensions: dict[str, _Dimension] = {}
     for item in [*query.selections, *query.group_by]:
@@ -255,13 +294,15 @@ def _grouped(query: Query, condition: ColumnElement[bool], *, with_total: bool) 
             if isinstance(item, GroupKey) and item.include:
                 dimensions[item.key].include = True
             continue
-        dimensions[item.key] = _dimension(resource, item)
+        dimensions[item.key] = _dimension(resource, item, json_value)
     measures: dict[str, SelectAggregate] = {}
     for item in query.selections:
         if isinstance(item, SelectAggregate) and item.key not in measures:
             measures[item.key] = item
 
-    measure_inputs = {key: _measure_input(m) for key, m in measures.items() if m.field is not None}
+    measure_inputs = {
+        key: _measure_input(m, json_value) for key, m in measures.items() if m.field is not None
+    }
     if not dimensions:
         # One group: aggregate straight over the table.
         return _aggregated(query, condition, measures, measure_inputs, with_total)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,10 +99,16 @@ class CsvExport:
     """An export prepared up to its first chunk, so errors surface before the 200."""
 
     def __init__(
-        self, engine: Engine, compiled: CompiledQuery, unpack: dict[str, Kind], seconds: float
+        self,
+        engine: Engine,
+        compile: Callable[[Connection], CompiledQuery],
+        unpack: dict[str, Kind],
+        seconds: float,
     ) -> None:
         self._engine = engine
-        self._compiled = compiled
+        # Compiled on the export's connection: the SQL depends on the path indexes there.
+        self._compile = compile
+        self._compiled: CompiledQuery | None = None
         self._unpack = set(unpack)
         self._kinds = unpack
         self._plan: list[tuple[Any, ...]] = []
@@ -117,19 +123,26 @@ class CsvExport:
         conn = self._engine.connect()
         self._conn = conn
         try:
+            self._compiled = self._compile(conn)
             self._limit(conn)
             self._deadline.renew()
             self._columns = self._discover(conn)
             self._plan = self._segments()
             self._deadline.renew()
             stream = conn.execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS)
-            self._result = stream.execute(self._compiled.statement)
+            self._result = stream.execute(self.compiled.statement)
             self._first = self._result.fetchmany(CHUNK_ROWS)
         except BaseException as err:
             self.close()
             if _is_timeout(err):
                 raise QueryTimeout(self._deadline.seconds) from None
             raise
+
+    @property
+    def compiled(self) -> CompiledQuery:
+        if self._compiled is None:
+            raise RuntimeError("the export is not prepared")
+        return self._compiled
 
     def _limit(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":
@@ -149,13 +162,13 @@ class CsvExport:
         """
         if not self._unpack:
             return {}
-        inner = self._compiled.statement.order_by(None).subquery("export")
+        inner = self.compiled.statement.order_by(None).subquery("export")
         labels = {
             key: f"c{i}"
-            for i, (key, _shaper) in enumerate(self._compiled.shapers)
+            for i, (key, _shaper) in enumerate(self.compiled.shapers)
             if key in self._unpack
         }
-        shapers = dict(self._compiled.shapers)
+        shapers = dict(self.compiled.shapers)
         found: dict[str, set[str]] = {}
         by_reading: dict[str, str] = {}
         for key, label in labels.items():
@@ -182,7 +195,7 @@ class CsvExport:
 
     def header(self) -> list[str]:
         out: list[str] = []
-        for key, _shaper in self._compiled.shapers:
+        for key, _shaper in self.compiled.shapers:
             if key in self._columns:
                 out += [f"{key}.{name}" for name in self._columns[key]]
             else:
@@ -193,8 +206,8 @@ class CsvExport:
         """How to turn a row into cells: runs of plain columns are copied as a slice,
         others shaped one by one, unpacked columns spread over their key columns."""
         plan: list[tuple[Any, ...]] = []
-        plain = self._compiled.plain
-        for i, (key, shaper) in enumerate(self._compiled.shapers):
+        plain = self.compiled.plain
+        for i, (key, shaper) in enumerate(self.compiled.shapers):
             names = self._columns.get(key)
             if names is not None:
                 plan.append(("unpack", i, shaper, tuple(names)))

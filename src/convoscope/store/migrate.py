@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from convoscope.store import path_indexes
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 RECOVERY_HINT = """\
@@ -31,16 +33,22 @@ def _config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _config(engine)
+    target = head_revision() if revision == "head" else revision
     with engine.begin() as conn:
         config.attributes["connection"] = conn
+        if MigrationContext.configure(conn).get_current_revision() != target:
+            path_indexes.set_aside(conn, dialects=("sqlite",))
         command.upgrade(config, revision)
+        path_indexes.reconcile(conn)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     config = _config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
+        path_indexes.set_aside(conn, dialects=("sqlite", "postgresql"))
         command.downgrade(config, revision)
+        path_indexes.reconcile(conn)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -315,3 +315,16 @@ annotation_contexts = Table(
     Column("fitted_threads", Integer, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# The JSON paths an operator chose to index (store/path_indexes.py). The server's, not a
+# project's: each index spans every project, led by project_id.
+path_indexes = Table(
+    "path_indexes",
+    metadata,
+    # A digest of (table, column, path); it also names the index and generated column.
+    Column("name", String(16), primary_key=True),
+    Column("resource", String(32), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("path", JsonDoc, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -55,6 +55,20 @@ class JsonValue(_Json):
         self.path = path
 
 
+class IndexedJsonValue(JsonValue):
+    """A ``JsonValue`` whose path has an index (store/path_indexes.py). SQLite reads it
+    from the index's generated column, which holds the same expression; PostgreSQL
+    writes the expression, which its planner matches with the index."""
+
+    inherit_cache = False
+
+    def __init__(
+        self, column: ColumnElement[Any], path: tuple[str, ...], stored: ColumnElement[Any]
+    ) -> None:
+        super().__init__(column, path)
+        self.stored = stored
+
+
 class JsonText(_Json):
     """A JSON expression as its JSON text, for the application to parse."""
 

@@ -18,6 +18,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from convoscope.query.sql.constructs import (
     CodePointOrder,
+    IndexedJsonValue,
     JsonContainedBy,
     JsonContains,
     JsonHasKeys,
@@ -143,6 +144,11 @@ def _value_sqlite(element: JsonValue, compiler: SQLCompiler, **kw: Any) -> str:
     w = SqliteWriter(compiler, kw)
     node = node_at(w, element.column, element.path)
     return f"NULLIF({node.text(w)}, 'null')"
+
+
+@compiles(IndexedJsonValue, "sqlite")
+def _indexed_value_sqlite(element: IndexedJsonValue, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.stored, **kw)
 
 
 @compiles(JsonText, "sqlite")

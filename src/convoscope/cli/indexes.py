@@ -1,0 +1,75 @@
+"""``convoscope indexes``: indexes on JSON paths that reports group or select by."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+
+from convoscope.cli.context import err, fail, migrated_engine, out
+from convoscope.schemas.common import format_timestamp
+from convoscope.store import path_indexes
+from convoscope.store.path_indexes import PathIndex, PathIndexError
+
+app = typer.Typer(
+    help="Indexes on JSON paths, e.g. conversations userProperties company: reports that "
+    "group or select by the path read the index instead of every row's JSON.",
+    no_args_is_help=True,
+)
+
+Resource = Annotated[str, typer.Argument(help="conversations, events or feedback.")]
+Field = Annotated[str, typer.Argument(help="properties or userProperties.")]
+Path = Annotated[list[str], typer.Argument(help="The keys down to the value, e.g. company.")]
+
+
+def _define(resource: str, field: str, path: list[str]) -> PathIndex:
+    try:
+        return path_indexes.define(resource, field, path)
+    except PathIndexError as problem:
+        raise fail(str(problem)) from None
+
+
+@app.command("create")
+def create(resource: Resource, field: Field, path: Path) -> None:
+    """Index a JSON path. Writes to the resource then cost one more index entry each."""
+    index = _define(resource, field, path)
+    with migrated_engine() as engine:
+        with engine.connect() as conn:
+            table = path_indexes.table_of(index)
+            rows = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        started = time.perf_counter()
+        with err.status(f"indexing {index.label} over {rows:,} rows"):
+            try:
+                created = path_indexes.create(engine, index)
+            except PathIndexError as problem:
+                raise fail(str(problem)) from None
+    if not created:
+        out.print(f"{index.label} is already indexed")
+        return
+    out.print(f"indexed {index.label} in {time.perf_counter() - started:.1f} s")
+
+
+@app.command("list")
+def list_indexes() -> None:
+    """List the indexed JSON paths."""
+    with migrated_engine() as engine:
+        indexes = path_indexes.list_indexes(engine)
+    table = Table("resource", "field", "path", "index", "created")
+    for index in indexes:
+        created = format_timestamp(index.created_at) if index.created_at else ""
+        table.add_row(index.resource, index.field, ".".join(index.path), index.index_name, created)
+    out.print(table)
+
+
+@app.command("drop")
+def drop(resource: Resource, field: Field, path: Path) -> None:
+    """Remove the index of a JSON path."""
+    index = _define(resource, field, path)
+    with migrated_engine() as engine:
+        dropped = path_indexes.drop(engine, index)
+    if not dropped:
+        raise fail(f"{index.label} is not indexed; `convoscope indexes list` shows what is")
+    out.print(f"dropped the index of {index.label}")

@@ -1,0 +1,259 @@
+"""Indexes on JSON paths: queries give the same rows with and without them, read them
+where they apply, and the indexes survive what happens to the schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, update
+
+from convoscope.api.query import compile_on
+from convoscope.query.compile import compile_query
+from convoscope.query.execute import fetch_page
+from convoscope.query.fields import CONVERSATIONS
+from convoscope.query.parse import parse_body, parse_query
+from convoscope.schemas.query import QueryConversationsRequestBody
+from convoscope.store import migrate, path_indexes
+from convoscope.store.path_indexes import PathIndexError
+from convoscope.store.tables import conversations
+from tests.query.test_differential import PROJECT, rows, store, unique_ids
+
+U, P = "userProperties", "properties"
+# Keys SQLite's path syntax spells, digit keys that also index arrays among them.
+INDEXED = [
+    (P, ["a"]),
+    (P, ["a", "b"]),
+    (P, [" 2"]),
+    (U, ["0"]),
+    (U, ["a.b"]),
+    (U, ["-1"]),
+]
+
+HOSTILE: list[dict[str, Any]] = [
+    {"id": "h1", "userProperties": {"company": "acme", "n": 3}},
+    {"id": "h2", "userProperties": {"company": "Acme", "n": "3"}},
+    {"id": "h3", "userProperties": {"company": None, "n": [1, {"x": None}]}},
+    {"id": "h4", "userProperties": {"n": {"b": 1, "a": 2}}},
+    {"id": "h5", "userProperties": None},
+    {"id": "h6", "userProperties": {"company": "acme", "n": True}},
+    {"id": "h7", "userProperties": {"company": "日本", "n": 1.5}},
+]
+
+
+def _rows(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": row["id"],
+            "userMessageCount": 1,
+            "organizationId": "org",
+            "projectId": PROJECT,
+            "integrationId": None,
+            "firstMessageTime": datetime(2025, 3, 3, tzinfo=UTC),
+            "type": "openai",
+            "properties": row.get("properties"),
+            "userProperties": row["userProperties"],
+        }
+        for row in data
+    ]
+
+
+def _run(engine: Engine, body: dict[str, Any], *, indexed: bool) -> list[dict[str, Any]]:
+    query = parse_query(CONVERSATIONS, parse_body(QueryConversationsRequestBody, body))
+    with engine.connect() as conn:
+        if indexed:
+            compiled = compile_on(conn, query, PROJECT, with_total=True)
+        else:
+            compiled = compile_query(query, project_id=PROJECT, with_total=True)
+        rows, _total = fetch_page(conn, compiled)
+    return rows
+
+
+def _plan(engine: Engine, body: dict[str, Any]) -> str:
+    query = parse_query(CONVERSATIONS, parse_body(QueryConversationsRequestBody, body))
+    with engine.connect() as conn:
+        statement = compile_on(conn, query, PROJECT).statement.compile(conn)
+        if conn.dialect.name == "sqlite":
+            found = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + str(statement), tuple(statement.params.values())
+            )
+            return "\n".join(str(row[-1]) for row in found)
+        # The test tables are tiny: make the planner show whether it can use the index.
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        found = conn.exec_driver_sql("EXPLAIN " + str(statement), statement.params)
+        return "\n".join(row[0] for row in found)
+
+
+def _by(field: str, path: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "select": [{"type": "aggregation", "aggregation": "count"}],
+        "groupBy": [{"field": field, "path": path}],
+        "orderBy": [
+            {"field": "count", "direction": "desc"},
+            {"field": f"{field}.{path[0]}", "direction": "asc"},
+        ]
+        if len(path) == 1
+        else [{"field": "count", "direction": "desc"}],
+        **extra,
+    }
+
+
+COMPANY = path_indexes.define("conversations", U, ["company"])
+
+
+def test_grouping_by_an_indexed_path_reads_the_index(engine: Engine) -> None:
+    store(engine, _rows(HOSTILE))
+    before = _run(engine, _by(U, ["company"]), indexed=True)
+    assert COMPANY.index_name not in _plan(engine, _by(U, ["company"]))
+
+    assert path_indexes.create(engine, COMPANY) is True
+
+    assert COMPANY.index_name in _plan(engine, _by(U, ["company"]))
+    assert _run(engine, _by(U, ["company"]), indexed=True) == before
+    assert before == [
+        {"count": 3, "userProperties.company": None},
+        {"count": 2, "userProperties.company": "acme"},
+        {"count": 1, "userProperties.company": "Acme"},
+        {"count": 1, "userProperties.company": "日本"},
+    ]
+
+
+def test_values_of_every_json_type_group_as_without_the_index(engine: Engine) -> None:
+    store(engine, _rows(HOSTILE))
+    index = path_indexes.define("conversations", U, ["n"])
+    bodies = [
+        _by(U, ["n"]),
+        {
+            "select": [
+                {"type": "field", "field": "id"},
+                {"type": "field", "field": U, "path": ["n"]},
+            ],
+            "orderBy": [{"field": "id", "direction": "asc"}],
+        },  # fmt: skip
+        {
+            "select": [
+                {"type": "aggregation", "aggregation": "countDistinct", "field": U, "path": ["n"]}
+            ],  # fmt: skip
+            "groupBy": [{"field": "type"}],
+        },
+    ]
+    before = [_run(engine, body, indexed=True) for body in bodies]
+    path_indexes.create(engine, index)
+    assert [_run(engine, body, indexed=True) for body in bodies] == before
+    assert len(before[0]) == 7  # 3 and "3" apart, the object, the array, null/absent …
+
+
+def test_writes_after_the_index_are_counted(engine: Engine) -> None:
+    path_indexes.create(engine, COMPANY)
+    store(engine, _rows(HOSTILE))
+    with engine.begin() as conn:
+        conn.execute(
+            update(conversations)
+            .where(conversations.c.project_id == PROJECT, conversations.c.id == "h2")
+            .values(user_properties={"company": "acme"})
+        )
+    top = _run(engine, _by(U, ["company"]), indexed=True)
+    assert top[0]["count"] == 3 and {"count": 3, "userProperties.company": "acme"} in top
+    assert top == _run(engine, _by(U, ["company"]), indexed=False)
+
+
+def test_create_is_idempotent_and_drop_removes(engine: Engine) -> None:
+    store(engine, _rows(HOSTILE))
+    assert path_indexes.create(engine, COMPANY) is True
+    assert path_indexes.create(engine, COMPANY) is False
+    assert [i.label for i in path_indexes.list_indexes(engine)] == [
+        "conversations.userProperties.company"
+    ]
+    assert path_indexes.drop(engine, COMPANY) is True
+    assert path_indexes.drop(engine, COMPANY) is False
+    assert path_indexes.list_indexes(engine) == []
+    assert COMPANY.index_name not in _plan(engine, _by(U, ["company"]))
+    assert _run(engine, _by(U, ["company"]), indexed=True)[1]["count"] == 2
+
+
+def test_a_missing_index_is_rebuilt_at_start(engine: Engine, dialect: str) -> None:
+    store(engine, _rows(HOSTILE))
+    path_indexes.create(engine, COMPANY)
+    with engine.begin() as conn:
+        # What a migration that rebuilds the table would leave.
+        path_indexes.set_aside(conn, dialects=(dialect,))
+    assert COMPANY.index_name not in _plan(engine, _by(U, ["company"]))
+    migrate.upgrade(engine)
+    assert COMPANY.index_name in _plan(engine, _by(U, ["company"]))
+    assert _run(engine, _by(U, ["company"]), indexed=True)[1]["count"] == 2
+
+
+def test_a_downgrade_past_the_catalog_takes_the_indexes_along(engine: Engine) -> None:
+    store(engine, _rows(HOSTILE))
+    path_indexes.create(engine, COMPANY)
+    migrate.downgrade(engine, "0005")
+    with engine.connect() as conn:
+        assert COMPANY.index_name not in path_indexes._index_names(conn)
+        if conn.dialect.name == "sqlite":
+            assert COMPANY.generated_column not in path_indexes._sqlite_columns(
+                conn, "conversations"
+            )
+    migrate.upgrade(engine)
+    assert path_indexes.list_indexes(engine) == []
+    assert _run(engine, _by(U, ["company"]), indexed=True)[1]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("resource", "field", "path", "message"),
+    [
+        ("messages", U, ["a"], "resource 'messages' cannot be indexed"),
+        ("conversations", "type", ["a"], "field 'type' of conversations is not a JSON object"),
+        ("conversations", U, [], "give the path"),
+        ("conversations", U, ["k"] * 9, "at most 8 keys"),
+        ("events", P, ["a\x00"], r"U\+0000"),
+    ],
+)
+def test_paths_that_cannot_be_indexed_say_why(
+    resource: str, field: str, path: list[str], message: str
+) -> None:
+    with pytest.raises(PathIndexError, match=message):
+        path_indexes.define(resource, field, path)
+
+
+def test_sqlite_refuses_keys_its_paths_cannot_spell(engine: Engine, dialect: str) -> None:
+    index = path_indexes.define("feedback", P, ['q"t'])
+    if dialect == "sqlite":
+        with pytest.raises(PathIndexError, match="printable ASCII"):
+            path_indexes.create(engine, index)
+        assert path_indexes.list_indexes(engine) == []
+    else:
+        assert path_indexes.create(engine, index) is True
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=rows(), which=st.sampled_from(INDEXED), shape=st.sampled_from(["group", "select"]))
+def test_indexed_paths_agree_with_the_json_on_generated_data(
+    indexed_engine: Engine, data: list[dict[str, Any]], which: Any, shape: str
+) -> None:
+    field, path = which
+    store(indexed_engine, unique_ids(data))
+    if shape == "group":
+        body = _by(field, path)
+    else:
+        body = {
+            "select": [
+                {"type": "field", "field": "id"},
+                {"type": "field", "field": field, "path": path},
+            ],
+            "orderBy": [{"field": "id", "direction": "asc"}],
+        }
+    assert _run(indexed_engine, body, indexed=True) == _run(indexed_engine, body, indexed=False)
+
+
+@pytest.fixture
+def indexed_engine(engine: Engine) -> Engine:
+    for field, path in INDEXED:
+        path_indexes.create(engine, path_indexes.define("conversations", field, path))
+    return engine
