@@ -41,7 +41,8 @@ def create(resource: Resource, field: Field, path: Path) -> None:
             table = path_indexes.table_of(index)
             rows = conn.execute(select(func.count()).select_from(table)).scalar_one()
         started = time.perf_counter()
-        with err.status(f"indexing {index.label} over {rows:,} rows"):
+        waits = ", writes wait meanwhile" if engine.dialect.name == "sqlite" else ""
+        with err.status(f"indexing {index.label} over {rows:,} rows{waits}"):
             try:
                 created = path_indexes.create(engine, index)
             except PathIndexError as problem:

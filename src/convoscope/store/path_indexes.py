@@ -43,6 +43,7 @@ from sqlalchemy.exc import DBAPIError
 from convoscope.query.fields import VIEWS, Kind, Resource
 from convoscope.query.sql import JsonValue
 from convoscope.query.sql.sqlite_paths import PLAIN_KEY
+from convoscope.store.engine import writer_connection
 from convoscope.store.tables import path_indexes
 
 # What the query compiler looks up: (table, JSON column, path) -> generated column.
@@ -146,7 +147,9 @@ def create(engine: Engine, index: PathIndex) -> bool:
             return False
     if engine.dialect.name == "sqlite":
         _check_sqlite_path(index)
-        with engine.begin() as conn:
+        # The write lock from the start: a deferred transaction that read first could not
+        # take it once the server had written meanwhile. Writes wait while SQLite builds.
+        with writer_connection(engine) as conn, conn.begin():
             _build_sqlite(conn, index)
             conn.execute(insert(path_indexes).values(**_row(index)))
             conn.exec_driver_sql(f'ANALYZE "{index.index_name}"')
@@ -173,7 +176,7 @@ def create(engine: Engine, index: PathIndex) -> bool:
 
 def drop(engine: Engine, index: PathIndex) -> bool:
     """Remove the index; False when there was none."""
-    with engine.begin() as conn:
+    with writer_connection(engine) as conn, conn.begin():
         if _find(conn, index) is None:
             return False
         conn.execute(delete(path_indexes).where(path_indexes.c.name == index.digest))

@@ -1,0 +1,56 @@
+"""A path index made while the server runs serves its next query and export, with the
+same rows as before it existed."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import Engine
+
+from convoscope.store import path_indexes
+from tests.api.test_query_exports import log, rows
+from tests.builders import openai_conversation
+
+BY_COMPANY = {
+    "select": [{"type": "aggregation", "aggregation": "count"}],
+    "groupBy": [{"field": "userProperties", "path": ["company"]}],
+    "orderBy": [
+        {"field": "count", "direction": "desc"},
+        {"field": "userProperties.company", "direction": "asc"},
+    ],
+}
+
+
+async def test_queries_and_exports_agree_before_and_after_indexing(
+    client: httpx.AsyncClient, engine: Engine
+) -> None:
+    for i, company in enumerate(["acme", "acme", "Initech", None]):
+        await log(client, openai_conversation(f"c{i}", userProperties={"company": company}))
+
+    async def both() -> tuple[object, list[list[str]]]:
+        query = await client.post("/query/conversations", json=BY_COMPANY)
+        assert query.status_code == 200, query.text
+        export = await client.post("/query/conversations/export", json=BY_COMPANY)
+        return query.json()["data"], rows(export)
+
+    before = await both()
+    path_indexes.create(engine, path_indexes.define("conversations", "userProperties", ["company"]))
+    # Logged after the index exists: counted through it.
+    await log(client, openai_conversation("c9", userProperties={"company": "Initech"}))
+    after = await both()
+
+    assert before[0] == {
+        "result": [
+            {"count": 2, "userProperties.company": "acme"},
+            {"count": 1, "userProperties.company": "Initech"},
+            {"count": 1, "userProperties.company": None},
+        ],
+        "total": 3,
+        "pageSize": 1000,
+        "count": 3,
+    }
+    assert after[0]["result"][:2] == [  # type: ignore[index]
+        {"count": 2, "userProperties.company": "Initech"},
+        {"count": 2, "userProperties.company": "acme"},
+    ]
+    header = ["count", "userProperties.company"]
+    assert after[1] == [header, ["2", "Initech"], ["2", "acme"], ["1", ""]]
