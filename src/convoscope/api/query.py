@@ -3,6 +3,7 @@ semantic threads (API.md §2.11–2.14)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from convoscope.errors import Forbidden
 from convoscope.query.compile import CompiledQuery, compile_query
 from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
 from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
-from convoscope.query.model import Query
+from convoscope.query.model import GroupKey, Query, SelectAggregate, SelectField
 from convoscope.query.operators import parse_time_value
 from convoscope.query.parse import parse_body, parse_query
 from convoscope.query.properties import property_keys, property_values
@@ -37,7 +38,7 @@ from convoscope.schemas.query import (
 )
 from convoscope.settings import Settings
 from convoscope.store.database import Database
-from convoscope.store.path_indexes import path_columns
+from convoscope.store.path_indexes import advise, path_columns
 from convoscope.store.records import Scope
 
 router = APIRouter(tags=["query"])
@@ -55,6 +56,16 @@ def compile_on(
     )
 
 
+def json_paths(query: Query) -> list[tuple[str, tuple[str, ...]]]:
+    """The JSON paths a query selects, groups or aggregates by, as (field, path)."""
+    out = []
+    for item in [*query.selections, *query.group_by]:
+        if isinstance(item, SelectField | SelectAggregate | GroupKey) and item.path:
+            assert item.field is not None
+            out.append((item.field.name, item.path))
+    return out
+
+
 async def run_query(
     db: Database,
     settings: Settings,
@@ -66,7 +77,10 @@ async def run_query(
     query = parse_query(resource, parse_body(model, body))
 
     def fetch(conn: Connection) -> tuple[list[dict[str, Any]], int]:
-        return fetch_page(conn, compile_on(conn, query, scope.project_id, with_total=True))
+        started = time.perf_counter()
+        page = fetch_page(conn, compile_on(conn, query, scope.project_id, with_total=True))
+        advise(conn, resource.name, json_paths(query), time.perf_counter() - started)
+        return page
 
     rows, total = await db.read(
         lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch)

@@ -22,6 +22,8 @@ rebuilds whatever the catalog names and the schema lacks.
 from __future__ import annotations
 
 import hashlib
+import logging
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +47,12 @@ from convoscope.query.sql import JsonValue
 from convoscope.query.sql.sqlite_paths import PLAIN_KEY
 from convoscope.store.engine import writer_connection
 from convoscope.store.tables import path_indexes
+
+log = logging.getLogger(__name__)
+
+# A query slower than this over an unindexed JSON path logs the command that indexes it.
+SLOW_SECONDS = 0.5
+_ADVISED: set[str] = set()
 
 # What the query compiler looks up: (table, JSON column, path) -> generated column.
 PathColumns = Mapping[tuple[str, str, tuple[str, ...]], str]
@@ -220,6 +228,39 @@ def reconcile(conn: Connection) -> list[PathIndex]:
             )
         built.append(index)
     return built
+
+
+def advise(
+    conn: Connection,
+    resource: str,
+    paths: Sequence[tuple[str, tuple[str, ...]]],
+    seconds: float,
+    *,
+    advised: set[str] = _ADVISED,
+) -> list[str]:
+    """After a slow query over JSON paths, log the command that would index each path
+    not indexed yet, once per path and process; returns the commands logged."""
+    if seconds < SLOW_SECONDS or resource not in INDEXABLE or not paths:
+        return []
+    indexed = {(i.field, i.path) for i in _catalog(conn) if i.resource == resource}
+    commands = []
+    for field, path in dict.fromkeys(paths):
+        try:
+            index = define(resource, field, path)
+        except PathIndexError:
+            continue
+        if (field, path) in indexed or index.label in advised:
+            continue
+        advised.add(index.label)
+        command = f"convoscope indexes create {resource} {field} {shlex.join(path)}"
+        log.warning(
+            "a query over %s took %.1f s reading every row's JSON; `%s` would index it",
+            index.label,
+            seconds,
+            command,
+        )
+        commands.append(command)
+    return commands
 
 
 def _check_sqlite_path(index: PathIndex) -> None:
