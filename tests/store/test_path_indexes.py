@@ -87,6 +87,19 @@ def _plan(engine: Engine, body: dict[str, Any]) -> str:
         return "\n".join(row[0] for row in found)
 
 
+def _serves(engine: Engine) -> bool:
+    """Whether the company index serves the report: SQLite's plan reads it; PostgreSQL
+    has gathered statistics on the path's values."""
+    if engine.dialect.name == "sqlite":
+        return COMPANY.index_name in _plan(engine, _by(U, ["company"]))
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stats_ext_exprs WHERE statistics_name = %(name)s",
+            {"name": COMPANY.statistics_name},
+        )
+        return bool(found.scalar())
+
+
 def _by(field: str, path: list[str], **extra: Any) -> dict[str, Any]:
     return {
         "select": [{"type": "aggregation", "aggregation": "count"}],
@@ -107,11 +120,11 @@ COMPANY = path_indexes.define("conversations", U, ["company"])
 def test_grouping_by_an_indexed_path_reads_the_index(engine: Engine) -> None:
     store(engine, _rows(HOSTILE))
     before = _run(engine, _by(U, ["company"]), indexed=True)
-    assert COMPANY.index_name not in _plan(engine, _by(U, ["company"]))
+    assert not _serves(engine)
 
     assert path_indexes.create(engine, COMPANY) is True
 
-    assert COMPANY.index_name in _plan(engine, _by(U, ["company"]))
+    assert _serves(engine)
     assert _run(engine, _by(U, ["company"]), indexed=True) == before
     assert before == [
         {"count": 3, "userProperties.company": None},
@@ -170,7 +183,7 @@ def test_create_is_idempotent_and_drop_removes(engine: Engine) -> None:
     assert path_indexes.drop(engine, COMPANY) is True
     assert path_indexes.drop(engine, COMPANY) is False
     assert path_indexes.list_indexes(engine) == []
-    assert COMPANY.index_name not in _plan(engine, _by(U, ["company"]))
+    assert not _serves(engine)
     assert _run(engine, _by(U, ["company"]), indexed=True)[1]["count"] == 2
 
 
@@ -180,9 +193,9 @@ def test_a_missing_index_is_rebuilt_at_start(engine: Engine, dialect: str) -> No
     with engine.begin() as conn:
         # What a migration that rebuilds the table would leave.
         path_indexes.set_aside(conn, dialects=(dialect,))
-    assert COMPANY.index_name not in _plan(engine, _by(U, ["company"]))
+    assert not _serves(engine)
     migrate.upgrade(engine)
-    assert COMPANY.index_name in _plan(engine, _by(U, ["company"]))
+    assert _serves(engine)
     assert _run(engine, _by(U, ["company"]), indexed=True)[1]["count"] == 2
 
 
@@ -191,7 +204,7 @@ def test_a_downgrade_past_the_catalog_takes_the_indexes_along(engine: Engine) ->
     path_indexes.create(engine, COMPANY)
     migrate.downgrade(engine, "0005")
     with engine.connect() as conn:
-        assert COMPANY.index_name not in path_indexes._index_names(conn)
+        assert COMPANY.schema_name(conn.dialect.name) not in path_indexes._present(conn)
         if conn.dialect.name == "sqlite":
             assert COMPANY.generated_column not in path_indexes._sqlite_columns(
                 conn, "conversations"

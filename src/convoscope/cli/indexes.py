@@ -41,7 +41,8 @@ def create(resource: Resource, field: Field, path: Path) -> None:
             table = path_indexes.table_of(index)
             rows = conn.execute(select(func.count()).select_from(table)).scalar_one()
         started = time.perf_counter()
-        waits = ", writes wait meanwhile" if engine.dialect.name == "sqlite" else ""
+        dialect = engine.dialect.name
+        waits = ", writes wait meanwhile" if dialect == "sqlite" else ""
         with err.status(f"indexing {index.label} over {rows:,} rows{waits}"):
             try:
                 created = path_indexes.create(engine, index)
@@ -50,7 +51,11 @@ def create(resource: Resource, field: Field, path: Path) -> None:
     if not created:
         out.print(f"{index.label} is already indexed")
         return
-    out.print(f"indexed {index.label} in {time.perf_counter() - started:.1f} s")
+    took = f"{time.perf_counter() - started:.1f} s"
+    if dialect == "sqlite":
+        out.print(f"indexed {index.label} in {took}")
+    else:
+        out.print(f"indexed {index.label} in {took}: PostgreSQL keeps statistics of its values")
 
 
 @app.command("list")
@@ -58,10 +63,12 @@ def list_indexes() -> None:
     """List the indexed JSON paths."""
     with migrated_engine() as engine:
         indexes = path_indexes.list_indexes(engine)
-    table = Table("resource", "field", "path", "index", "created")
+        dialect = engine.dialect.name
+    table = Table("resource", "field", "path", "in the schema", "created")
     for index in indexes:
         created = format_timestamp(index.created_at) if index.created_at else ""
-        table.add_row(index.resource, index.field, ".".join(index.path), index.index_name, created)
+        name = index.schema_name(dialect)
+        table.add_row(index.resource, index.field, ".".join(index.path), name, created)
     out.print(table)
 
 
