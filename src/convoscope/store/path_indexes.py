@@ -1,8 +1,8 @@
 """Indexes on one JSON path of a JSON column, such as conversations' userProperties.company.
 
 Grouping a million conversations by a user property reads and parses every row's JSON
-and sorts a million keys: 790 ms on SQLite. With the path indexed, SQLite reads the
-index already grouped: 83 ms. The operator chooses the paths (``convoscope indexes``,
+and sorts a million keys: about 800 ms on SQLite. With the path indexed, SQLite reads the
+index already grouped: 81 ms. The operator chooses the paths (``convoscope indexes``,
 prompted by ``advise``).
 
 - SQLite: a virtual generated column holding exactly what the query compiler computes
