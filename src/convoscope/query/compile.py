@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Integer,
     Select,
@@ -99,8 +100,8 @@ def compile_query(
 ) -> CompiledQuery:
     """The SQL for ``query``, confined to ``project_id``; selected and grouped JSON paths
     named in ``path_columns`` are read through their index."""
-    condition = and_(query.resource.project_column() == project_id, _where(query))
     values = _JsonValues(path_columns or {})
+    condition = and_(query.resource.project_column() == project_id, _where(query, values))
     if query.is_grouped:
         return _grouped(query, condition, values, with_total=with_total)
     return _raw(query, condition, values)
@@ -112,27 +113,49 @@ class _JsonValues:
 
     def __call__(self, field: Field, path: tuple[str, ...]) -> JsonValue:
         column = field.column()
-        table = getattr(column, "table", None)
-        stored = self.path_columns.get((getattr(table, "name", ""), column.key or "", path))
+        stored = self._stored(field, path)
         if stored is None:
             return JsonValue(column, path)
-        return IndexedJsonValue(column, path, sa_column(stored, Text, _selectable=table))
+        return IndexedJsonValue(column, path, stored)
+
+    def narrow(self, node: Condition, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        """``condition``, led by an index lookup when it tests an indexed path for one or
+        more strings. The index holds the value's JSON text, and every JSON column is
+        written by orjson, which spells a string one way only: the string's own
+        ``orjson.dumps``. The original test still decides."""
+        if node.operator.key not in {"eq", "in"} or not node.path:
+            return condition
+        values = node.value if isinstance(node.value, tuple) else (node.value,)
+        if not values or not all(isinstance(v, str) for v in values):
+            return condition
+        stored = self._stored(node.field, node.path)
+        if stored is None:
+            return condition
+        texts = sorted({orjson.dumps(v).decode() for v in values})
+        return and_(stored.in_(texts) if len(texts) > 1 else stored == texts[0], condition)
+
+    def _stored(self, field: Field, path: tuple[str, ...]) -> ColumnElement[Any] | None:
+        column = field.column()
+        table = getattr(column, "table", None)
+        name = self.path_columns.get((getattr(table, "name", ""), column.key or "", path))
+        return None if name is None else sa_column(name, Text, _selectable=table)
 
 
-def compile_filter(node: Filter) -> ColumnElement[bool]:
+def compile_filter(node: Filter, json_values: _JsonValues | None = None) -> ColumnElement[bool]:
     if isinstance(node, Condition):
-        return node.operator.to_sql(Target(node.field, node.path), node.value)
-    parts = [compile_filter(item) for item in node.items]
+        condition = node.operator.to_sql(Target(node.field, node.path), node.value)
+        return condition if json_values is None else json_values.narrow(node, condition)
+    parts = [compile_filter(item, json_values) for item in node.items]
     if isinstance(node, AllOf):
         return and_(*parts) if parts else true()
     assert isinstance(node, AnyOf)
     return or_(*parts) if parts else false()
 
 
-def _where(query: Query) -> ColumnElement[bool]:
+def _where(query: Query, json_values: _JsonValues) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     if query.where is not None:
-        parts.append(compile_filter(query.where))
+        parts.append(compile_filter(query.where, json_values))
     if query.search:
         table = query.resource.table
         parts.append(
