@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, event, update
 
 from convoscope.api.query import compile_on
 from convoscope.query.compile import compile_query
 from convoscope.query.execute import fetch_page
 from convoscope.query.fields import CONVERSATIONS
 from convoscope.query.parse import parse_body, parse_query
+from convoscope.query.properties import property_values
 from convoscope.schemas.query import QueryConversationsRequestBody
 from convoscope.store import migrate, path_indexes
 from convoscope.store.path_indexes import PathIndexError
@@ -351,3 +352,44 @@ def test_filters_on_indexed_paths_agree_with_the_json(
     got = _run(indexed_engine, body, indexed=True)
     assert [row["id"] for row in got] == expected
     assert got == _run(indexed_engine, body, indexed=False)
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=rows(),
+    which=st.sampled_from([(f, p[0]) for f, p in INDEXED if len(p) == 1]),
+    views=st.sampled_from([None, ["conversations_view"], ["conversations_view", "events_view"]]),
+    where=st.sampled_from(
+        [None, {"condition": {"field": "type", "operator": "eq", "value": "openai"}}]
+    ),
+)
+def test_property_values_from_an_index_agree_with_the_json(
+    indexed_engine: Engine,
+    data: list[dict[str, Any]],
+    which: tuple[str, str],
+    views: list[str] | None,
+    where: dict[str, Any] | None,
+) -> None:
+    field, key = which
+    store(indexed_engine, unique_ids(data))
+    with indexed_engine.connect() as conn:
+        columns = path_indexes.path_columns(conn)
+        plain = property_values(conn, PROJECT, field, key, views, where, 1000)
+        indexed = property_values(conn, PROJECT, field, key, views, where, 1000, columns)
+    assert indexed == plain
+
+
+def test_property_values_read_the_index(engine: Engine, dialect: str) -> None:
+    store(engine, _rows(HOSTILE))
+    path_indexes.create(engine, COMPANY)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    with engine.connect() as conn:
+        columns = path_indexes.path_columns(conn)
+        values = property_values(conn, PROJECT, U, "company", None, None, 100, columns)
+    assert values == ["acme", "Acme", "日本"]
+    assert (COMPANY.generated_column in sent[-1]) == (dialect == "sqlite")

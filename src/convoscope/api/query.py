@@ -17,11 +17,18 @@ from convoscope.auth.access import Caller
 from convoscope.errors import Forbidden
 from convoscope.query.compile import CompiledQuery, compile_query
 from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
-from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
+from convoscope.query.fields import (
+    CONVERSATIONS,
+    EVENTS,
+    FEEDBACK,
+    SEMANTIC_THREADS,
+    VIEWS,
+    Resource,
+)
 from convoscope.query.model import GroupKey, Query, SelectAggregate, SelectField
 from convoscope.query.operators import parse_time_value
 from convoscope.query.parse import parse_body, parse_query
-from convoscope.query.properties import property_keys, property_values
+from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
 from convoscope.query.searches import top_search_queries, weekly_search_users
 from convoscope.schemas.query import (
     PropertyKeysRequestBody,
@@ -183,21 +190,25 @@ async def query_property_values(
     """The distinct values of ``field.key`` as strings, most frequent first."""
     request = parse_body(PropertyValuesRequestBody, body)
     project_id = caller.scope.project_id
-    values = await db.read(
-        lambda conn: run_limited(
+
+    def fetch(conn: Connection) -> list[str]:
+        started = time.perf_counter()
+        values = property_values(
             conn,
-            settings.query_timeout_seconds,
-            lambda c: property_values(
-                c,
-                project_id,
-                request.field,
-                request.key,
-                request.views,
-                request.where,
-                request.limit,
-            ),
+            project_id,
+            request.field,
+            request.key,
+            request.views,
+            request.where,
+            request.limit,
+            path_columns(conn),
         )
-    )
+        seconds = time.perf_counter() - started
+        for view in dict.fromkeys(request.views or ALL_VIEWS):
+            advise(conn, VIEWS[view].name, [(request.field, (request.key,))], seconds)
+        return values
+
+    values = await db.read(lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch))
     return JSONResponse({"results": values})
 
 

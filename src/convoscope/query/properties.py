@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, select, true, union_all
+from sqlalchemy import Connection, Text, and_, func, literal, select, true, union_all
+from sqlalchemy import column as sa_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import QueryError
-from convoscope.query.compile import compile_filter
+from convoscope.query.compile import PathColumns, compile_filter
 from convoscope.query.fields import VIEWS, Resource
 from convoscope.query.parse import parse_filter
 from convoscope.query.rows import stringify
@@ -64,6 +65,7 @@ def property_values(
     views: Sequence[str] | None,
     where: Any,
     limit: int,
+    path_columns: PathColumns | None = None,
 ) -> list[str]:
     """Distinct values of ``field.key`` as strings, most frequent first, ties in code point
     order.
@@ -73,20 +75,37 @@ def property_values(
     groups, counts, orders and cuts to ``limit``. Objects and arrays come back as the
     database writes their JSON text and are written compactly here (PostgreSQL puts spaces
     after ``:`` and ``,``): on PostgreSQL, ties among them are ordered by that spaced text.
+
+    A view whose table has the key indexed (``path_columns``, SQLite) is counted from the
+    index, one row per distinct value, and rendered from the value's JSON text there.
     """
     parts = []
     for resource, condition in view_conditions(views, where, project_id):
         column = resource.fields[field].column()
+        stored_name = (path_columns or {}).get((resource.table.name, column.key or "", (key,)))
+        if stored_name is None:
+            parts.append(
+                select(
+                    JsonString(column, (key,)).label("value"),
+                    JsonIsContainer(column, (key,)).label("container"),
+                    literal(1).label("n"),
+                ).where(condition)
+            )
+            continue
+        stored = sa_column(stored_name, Text, _selectable=resource.table)
         parts.append(
             select(
-                JsonString(column, (key,)).label("value"),
-                JsonIsContainer(column, (key,)).label("container"),
-            ).where(condition)
+                JsonString(stored, ()).label("value"),
+                JsonIsContainer(stored, ()).label("container"),
+                func.count().label("n"),
+            )
+            .where(condition)
+            .group_by(stored)
         )
     if not parts:
         return []
     values = union_all(*parts).subquery("v")
-    n = func.count().label("n")
+    n = func.sum(values.c.n).label("n")
     statement = (
         select(values.c.value, values.c.container, n)
         .where(values.c.value.is_not(None))
