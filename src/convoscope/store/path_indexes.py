@@ -151,10 +151,11 @@ def path_columns(conn: Connection) -> PathColumns:
     only indexes present in the schema count, should the catalog name one that is not."""
     if conn.dialect.name != "sqlite":
         return {}
-    present = _present(conn)
+    catalog = _catalog(conn)
+    present = _present(conn) if catalog else set()
     return {
         (i.table, i.column, i.path): i.generated_column
-        for i in _catalog(conn)
+        for i in catalog
         if i.index_name in present
     }
 
