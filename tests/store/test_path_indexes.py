@@ -393,3 +393,15 @@ def test_property_values_read_the_index(engine: Engine, dialect: str) -> None:
         values = property_values(conn, PROJECT, U, "company", None, None, 100, columns)
     assert values == ["acme", "Acme", "日本"]
     assert (COMPANY.generated_column in sent[-1]) == (dialect == "sqlite")
+
+
+def test_a_key_that_reads_as_sql_is_only_a_key(engine: Engine) -> None:
+    key = "x'); DROP TABLE conversations; --"
+    store(
+        engine,
+        _rows([{"id": "s1", "userProperties": {key: "v"}}, {"id": "s2", "userProperties": {}}]),
+    )
+    before = _run(engine, _by(U, [key]), indexed=True)
+    assert path_indexes.create(engine, path_indexes.define("conversations", U, [key])) is True
+    assert _run(engine, _by(U, [key]), indexed=True) == before
+    assert {"count": 1, f"userProperties.{key}": "v"} in before
