@@ -21,6 +21,7 @@ from convoscope.settings import Settings, load_settings
 from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
 from convoscope.store.migrate import upgrade
+from convoscope.store.path_advisor import PathAdvisor
 from convoscope.store.statistics import StatisticsUpkeep
 
 
@@ -41,6 +42,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             stack.callback(db.writer.stop)
             app.state.db = db
             app.state.key_verifier = KeyVerifier(db, cache_seconds=settings.key_cache_seconds)
+            advisor = PathAdvisor(
+                db, auto=settings.auto_index, slow_seconds=settings.auto_index_seconds
+            )
+            app.state.path_advisor = advisor
+            # Registered after the writer's stop, so it runs first: builds under way finish.
+            stack.push_async_callback(advisor.settle)
             await stack.enter_async_context(StatisticsUpkeep(db))
             if settings.annotation_worker:
                 # Entered after the writer started, so it stops before the writer does.

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
         "working after at most this long.",
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
+    auto_index: bool = Field(
+        True,
+        description="Index a JSON path after a query spends auto_index_seconds reading it "
+        "(on SQLite, in tables of at most 5 million rows; see `convoscope indexes`); when "
+        "false, log the command that would.",
+    )
+    auto_index_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        0.5, description="How long a query over JSON paths may take before they are indexed."
+    )
     annotation_worker: bool = Field(
         True,
         description="Annotate semantic threads in the background (in a child process "

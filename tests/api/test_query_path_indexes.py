@@ -6,9 +6,12 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import Engine
 
+from convoscope.app import create_app
+from convoscope.settings import Settings
 from convoscope.store import path_indexes
 from tests.api.test_query_exports import log, rows
 from tests.builders import openai_conversation
+from tests.conftest import make_project
 
 BY_COMPANY = {
     "select": [{"type": "aggregation", "aggregation": "count"}],
@@ -54,3 +57,23 @@ async def test_queries_and_exports_agree_before_and_after_indexing(
     ]
     header = ["count", "userProperties.company"]
     assert after[1] == [header, ["2", "Initech"], ["2", "acme"], ["1", ""]]
+
+
+async def test_a_slow_query_gets_its_path_indexed(settings: Settings, engine: Engine) -> None:
+    # Every query counts as slow here.
+    app = create_app(settings.model_copy(update={"auto_index_seconds": 0.0}))
+    project = make_project(engine, "indexing")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {project.api_key}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://convoscope", headers=headers
+        ) as client:
+            await log(client, openai_conversation("c1", userProperties={"company": "acme"}))
+            first = await client.post("/query/conversations", json=BY_COMPANY)
+            assert first.status_code == 200, first.text
+            await app.state.path_advisor.settle()
+            made = [(i.label, i.created_by) for i in path_indexes.list_indexes(engine)]
+            assert made == [("conversations.userProperties.company", "server")]
+            again = await client.post("/query/conversations", json=BY_COMPANY)
+            assert again.json() == first.json()

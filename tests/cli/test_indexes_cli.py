@@ -29,6 +29,7 @@ def test_create_list_and_drop(env: dict[str, str]) -> None:
     listing = runner.invoke(app, ["indexes", "list"], env=env)
     assert listing.exit_code == 0
     assert "userProperties" in listing.stdout and "company" in listing.stdout
+    assert "operator" in listing.stdout
 
     dropped = runner.invoke(app, ["indexes", "drop", *COMPANY], env=env)
     assert dropped.exit_code == 0

@@ -273,27 +273,6 @@ def indexed_engine(engine: Engine) -> Engine:
     return engine
 
 
-def test_a_slow_query_over_an_unindexed_path_logs_the_command_once(
-    engine: Engine, caplog: pytest.LogCaptureFixture
-) -> None:
-    advised: set[str] = set()
-    paths = [(U, ("company",)), (U, ("company",)), (P, ("a b", "c"))]
-    with engine.connect() as conn:
-        assert path_indexes.advise(conn, "conversations", paths, 0.1, advised=advised) == []
-        with caplog.at_level("WARNING", logger="convoscope.store.path_indexes"):
-            commands = path_indexes.advise(conn, "conversations", paths, 0.9, advised=advised)
-        assert commands == [
-            "convoscope indexes create conversations userProperties company",
-            "convoscope indexes create conversations properties 'a b' c",
-        ]
-        assert "a query over conversations.userProperties.company took 0.9 s" in caplog.text
-        assert path_indexes.advise(conn, "conversations", paths, 0.9, advised=advised) == []
-    path_indexes.create(engine, COMPANY)
-    with engine.connect() as conn:
-        assert path_indexes.advise(conn, "conversations", paths[:1], 0.9, advised=set()) == []
-        assert path_indexes.advise(conn, "semantic_threads", paths, 9, advised=set()) == []
-
-
 def _where(field: str, path: list[str], operator: str, value: Any) -> dict[str, Any]:
     return {
         "select": [{"type": "field", "field": "id"}],

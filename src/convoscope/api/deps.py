@@ -10,6 +10,7 @@ from convoscope.auth.access import Caller, require_read
 from convoscope.auth.verify import KeyVerifier
 from convoscope.settings import Settings
 from convoscope.store.database import Database
+from convoscope.store.path_advisor import PathAdvisor
 
 
 # Async, though they do no I/O: FastAPI runs a plain function dependency on a worker
@@ -17,6 +18,11 @@ from convoscope.store.database import Database
 async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+async def get_path_advisor(request: Request) -> PathAdvisor:
+    advisor: PathAdvisor = request.app.state.path_advisor
+    return advisor
 
 
 async def get_settings(request: Request) -> Settings:
@@ -37,6 +43,7 @@ async def authenticate_reader(request: Request) -> Caller:
 
 Db = Annotated[Database, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+Advisor = Annotated[PathAdvisor, Depends(get_path_advisor)]
 # Any valid key: the write operations, and the reads the SDK offers a web key for.
 AnyKey = Annotated[Caller, Depends(authenticate)]
 # An api key: everything that returns stored data to the caller.

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from sqlalchemy import Connection
 
-from convoscope.api.deps import AppSettings, Db, ReadKey
+from convoscope.api.deps import Advisor, AppSettings, Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.auth.access import Caller
 from convoscope.errors import Forbidden
@@ -45,7 +45,8 @@ from convoscope.schemas.query import (
 )
 from convoscope.settings import Settings
 from convoscope.store.database import Database
-from convoscope.store.path_indexes import advise, path_columns
+from convoscope.store.path_advisor import PathAdvisor
+from convoscope.store.path_indexes import PathIndex, path_columns
 from convoscope.store.records import Scope
 
 router = APIRouter(tags=["query"])
@@ -76,22 +77,29 @@ def json_paths(query: Query) -> list[tuple[str, tuple[str, ...]]]:
 async def run_query(
     db: Database,
     settings: Settings,
+    advisor: PathAdvisor,
     scope: Scope,
     resource: Resource,
     model: type[QueryRequest],
     body: dict[str, Any] | None,
 ) -> JSONResponse:
     query = parse_query(resource, parse_body(model, body))
+    paths = json_paths(query)
+    wanted: list[PathIndex] = []
+    seconds = 0.0
 
     def fetch(conn: Connection) -> tuple[list[dict[str, Any]], int]:
+        nonlocal seconds
         started = time.perf_counter()
         page = fetch_page(conn, compile_on(conn, query, scope.project_id, with_total=True))
-        advise(conn, resource.name, json_paths(query), time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        wanted.extend(advisor.wanted(conn, resource.name, paths, seconds))
         return page
 
     rows, total = await db.read(
         lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch)
     )
+    advisor.act(wanted, seconds)
     return JSONResponse(
         {
             "status": "ok",
@@ -107,11 +115,11 @@ async def run_query(
     responses=documented(QueryResponseBody),
 )
 async def query_conversations(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """Rows, groups or aggregates over the project's conversations (at most 1000 rows)."""
     return await run_query(
-        db, settings, caller.scope, CONVERSATIONS, QueryConversationsRequestBody, body
+        db, settings, advisor, caller.scope, CONVERSATIONS, QueryConversationsRequestBody, body
     )
 
 
@@ -122,10 +130,12 @@ async def query_conversations(
     responses=documented(QueryResponseBody),
 )
 async def query_events(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """Rows, groups or aggregates over the project's events (at most 1000 rows)."""
-    return await run_query(db, settings, caller.scope, EVENTS, QueryEventsRequestBody, body)
+    return await run_query(
+        db, settings, advisor, caller.scope, EVENTS, QueryEventsRequestBody, body
+    )
 
 
 @router.post(
@@ -135,10 +145,12 @@ async def query_events(
     responses=documented(QueryResponseBody),
 )
 async def query_feedback(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """Rows, groups or aggregates over the project's feedback (at most 1000 rows)."""
-    return await run_query(db, settings, caller.scope, FEEDBACK, QueryFeedbackRequestBody, body)
+    return await run_query(
+        db, settings, advisor, caller.scope, FEEDBACK, QueryFeedbackRequestBody, body
+    )
 
 
 @router.post(
@@ -148,11 +160,11 @@ async def query_feedback(
     responses=documented(QueryResponseBody),
 )
 async def query_semantic_threads(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """Rows, groups or aggregates over the project's question/answer threads."""
     return await run_query(
-        db, settings, caller.scope, SEMANTIC_THREADS, QuerySemanticThreadsRequestBody, body
+        db, settings, advisor, caller.scope, SEMANTIC_THREADS, QuerySemanticThreadsRequestBody, body
     )
 
 
@@ -185,13 +197,17 @@ async def query_property_keys(
     responses=documented(PropertyResults),
 )
 async def query_property_values(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """The distinct values of ``field.key`` as strings, most frequent first."""
     request = parse_body(PropertyValuesRequestBody, body)
     project_id = caller.scope.project_id
+    paths = [(request.field, (request.key,))]
+    wanted: list[PathIndex] = []
+    seconds = 0.0
 
     def fetch(conn: Connection) -> list[str]:
+        nonlocal seconds
         started = time.perf_counter()
         values = property_values(
             conn,
@@ -205,10 +221,11 @@ async def query_property_values(
         )
         seconds = time.perf_counter() - started
         for view in dict.fromkeys(request.views or ALL_VIEWS):
-            advise(conn, VIEWS[view].name, [(request.field, (request.key,))], seconds)
+            wanted.extend(advisor.wanted(conn, VIEWS[view].name, paths, seconds))
         return values
 
     values = await db.read(lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch))
+    advisor.act(wanted, seconds)
     return JSONResponse({"results": values})
 
 

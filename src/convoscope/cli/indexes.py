@@ -63,18 +63,17 @@ def list_indexes() -> None:
     """List the indexed JSON paths."""
     with migrated_engine() as engine:
         indexes = path_indexes.list_indexes(engine)
-        dialect = engine.dialect.name
-    table = Table("resource", "field", "path", "in the schema", "created")
+    table = Table("resource", "field", "path", "made by", "created")
     for index in indexes:
         created = format_timestamp(index.created_at) if index.created_at else ""
-        name = index.schema_name(dialect)
-        table.add_row(index.resource, index.field, ".".join(index.path), name, created)
+        path = ".".join(index.path)
+        table.add_row(index.resource, index.field, path, index.created_by, created)
     out.print(table)
 
 
 @app.command("drop")
 def drop(resource: Resource, field: Field, path: Path) -> None:
-    """Remove the index of a JSON path."""
+    """Remove the index of a JSON path; the server will not make it again."""
     index = _define(resource, field, path)
     with migrated_engine() as engine:
         dropped = path_indexes.drop(engine, index)

@@ -2,8 +2,8 @@
 
 Grouping a million conversations by a user property reads and parses every row's JSON
 and sorts a million keys: about 800 ms on SQLite. With the path indexed, SQLite reads the
-index already grouped: 81 ms. The operator chooses the paths (``convoscope indexes``,
-prompted by ``advise``).
+index already grouped: 81 ms. The operator chooses the paths (``convoscope indexes``),
+or the server does after slow queries (``path_advisor.py``).
 
 - SQLite: a virtual generated column holding exactly what the query compiler computes
   for the path, and an index on (project_id, that column). The compiler then reads the
@@ -27,7 +27,6 @@ schema lacks.
 from __future__ import annotations
 
 import hashlib
-import logging
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,10 +39,10 @@ from sqlalchemy import (
     Table,
     Text,
     column,
-    delete,
     insert,
     inspect,
     select,
+    update,
 )
 
 from convoscope.query.compile import PathColumns
@@ -53,11 +52,8 @@ from convoscope.query.sql.sqlite_paths import PLAIN_KEY
 from convoscope.store.engine import writer_connection
 from convoscope.store.tables import path_indexes
 
-log = logging.getLogger(__name__)
-
-# A query slower than this over an unindexed JSON path logs the command that indexes it.
-SLOW_SECONDS = 0.5
-_ADVISED: set[str] = set()
+OPERATOR, SERVER = "operator", "server"
+ACTIVE, DECLINED = "active", "declined"
 
 MAX_DEPTH = 8
 INDEXABLE = ("conversations", "events", "feedback")
@@ -75,6 +71,7 @@ class PathIndex:
     table: str
     column: str
     created_at: datetime | None = None
+    created_by: str = OPERATOR
 
     @property
     def digest(self) -> str:
@@ -154,34 +151,93 @@ def path_columns(conn: Connection) -> PathColumns:
     catalog = _catalog(conn)
     present = _present(conn) if catalog else set()
     return {
-        (i.table, i.column, i.path): i.generated_column
-        for i in catalog
-        if i.index_name in present
+        (i.table, i.column, i.path): i.generated_column for i in catalog if i.index_name in present
     }
 
 
 def create(engine: Engine, index: PathIndex) -> bool:
     """Build the index (statistics on PostgreSQL); False when it already existed."""
-    with engine.connect() as conn:
-        if _find(conn, index) is not None:
-            return False
     if engine.dialect.name == "sqlite":
         _check_sqlite_path(index)
     # On SQLite, the write lock from the start: a deferred transaction that read first
     # could not take it once the server had written meanwhile. Writes wait while it builds.
     with writer_connection(engine) as conn, conn.begin():
-        _build(conn, index)
-        conn.execute(insert(path_indexes).values(**_row(index)))
-    return True
+        return _create(conn, index, OPERATOR)
+
+
+def create_for_server(
+    conn: Connection, index: PathIndex, *, max_rows: int, per_table: int
+) -> str | None:
+    """In the writer's transaction, build an index the server chose to make; None when
+    built, else why not, as a clause for the log."""
+    found = _find(conn, index)
+    if found is not None:
+        return "the operator dropped it" if found[1] == DECLINED else None
+    if conn.dialect.name == "sqlite":
+        try:
+            _check_sqlite_path(index)
+        except PathIndexError as problem:
+            return str(problem)
+        rows = conn.exec_driver_sql(f'SELECT count(*) FROM "{index.table}"').scalar_one()
+        if rows > max_rows:
+            return (
+                f"{index.table} holds {rows:,} rows, and SQLite's writes would wait while "
+                "the index builds"
+            )
+    made = [i for i in _catalog(conn) if i.table == index.table and i.created_by == SERVER]
+    if len(made) >= per_table:
+        return f"the server has made {len(made)} indexes on {index.table} already"
+    _create(conn, index, SERVER)
+    return None
 
 
 def drop(engine: Engine, index: PathIndex) -> bool:
-    """Remove the index; False when there was none."""
+    """Remove the index; False when there was none. The path is remembered as declined,
+    so the server never makes it again; ``create`` makes it again."""
     with writer_connection(engine) as conn, conn.begin():
-        if _find(conn, index) is None:
+        found = _find(conn, index)
+        if found is None or found[1] == DECLINED:
             return False
-        conn.execute(delete(path_indexes).where(path_indexes.c.name == index.digest))
+        conn.execute(
+            update(path_indexes).where(path_indexes.c.name == index.digest).values(state=DECLINED)
+        )
         _remove(conn, index)
+    return True
+
+
+def unindexed(
+    conn: Connection, resource: str, paths: Sequence[tuple[str, tuple[str, ...]]]
+) -> list[PathIndex]:
+    """The indexes ``paths`` of ``resource`` would have, for those that have none."""
+    if resource not in INDEXABLE or not paths:
+        return []
+    indexed = {i.digest for i in _catalog(conn)}
+    out = []
+    for field, path in dict.fromkeys(paths):
+        try:
+            index = define(resource, field, path)
+        except PathIndexError:
+            continue
+        if index.digest not in indexed:
+            out.append(index)
+    return out
+
+
+def command(index: PathIndex, verb: str = "create") -> str:
+    """The command line that creates (or drops) ``index``."""
+    return f"convoscope indexes {verb} {index.resource} {index.field} {shlex.join(index.path)}"
+
+
+def _create(conn: Connection, index: PathIndex, created_by: str) -> bool:
+    found = _find(conn, index)
+    if found is not None and found[1] == ACTIVE:
+        return False
+    _build(conn, index)
+    row = _row(index) | {"created_by": created_by, "state": ACTIVE}
+    if found is None:
+        conn.execute(insert(path_indexes).values(**row))
+    else:
+        conn.execute(update(path_indexes).where(path_indexes.c.name == index.digest).values(**row))
     return True
 
 
@@ -203,39 +259,6 @@ def reconcile(conn: Connection) -> list[PathIndex]:
     for index in missing:
         _build(conn, index)
     return missing
-
-
-def advise(
-    conn: Connection,
-    resource: str,
-    paths: Sequence[tuple[str, tuple[str, ...]]],
-    seconds: float,
-    *,
-    advised: set[str] = _ADVISED,
-) -> list[str]:
-    """After a slow query over JSON paths, log the command that would index each path
-    not indexed yet, once per path and process; returns the commands logged."""
-    if seconds < SLOW_SECONDS or resource not in INDEXABLE or not paths:
-        return []
-    indexed = {(i.field, i.path) for i in _catalog(conn) if i.resource == resource}
-    commands = []
-    for field, path in dict.fromkeys(paths):
-        try:
-            index = define(resource, field, path)
-        except PathIndexError:
-            continue
-        if (field, path) in indexed or index.label in advised:
-            continue
-        advised.add(index.label)
-        command = f"convoscope indexes create {resource} {field} {shlex.join(path)}"
-        log.warning(
-            "a query over %s took %.1f s reading every row's JSON; `%s` would speed it up",
-            index.label,
-            seconds,
-            command,
-        )
-        commands.append(command)
-    return commands
 
 
 def _check_sqlite_path(index: PathIndex) -> None:
@@ -311,24 +334,32 @@ def _has_catalog(conn: Connection) -> bool:
     return inspect(conn).has_table(path_indexes.name)
 
 
-def _find(conn: Connection, index: PathIndex) -> PathIndex | None:
-    found = [i for i in _catalog(conn) if i.digest == index.digest]
-    return found[0] if found else None
+def _find(conn: Connection, index: PathIndex) -> tuple[PathIndex, str] | None:
+    """The catalogued index and its state, active or declined."""
+    for found, state in _catalog_rows(conn):
+        if found.digest == index.digest:
+            return found, state
+    return None
 
 
 def _catalog(conn: Connection) -> list[PathIndex]:
+    """The active indexes, oldest first."""
+    return [index for index, state in _catalog_rows(conn) if state == ACTIVE]
+
+
+def _catalog_rows(conn: Connection) -> list[tuple[PathIndex, str]]:
     rows = conn.execute(select(path_indexes).order_by(path_indexes.c.created_at)).mappings()
     out = []
     for row in rows:
         index = define(row["resource"], row["field"], row["path"])
-        out.append(
-            PathIndex(
-                index.resource,
-                index.field,
-                index.path,
-                index.table,
-                index.column,
-                row["created_at"],
-            )
+        stored = PathIndex(
+            index.resource,
+            index.field,
+            index.path,
+            index.table,
+            index.column,
+            row["created_at"],
+            row["created_by"],
         )
+        out.append((stored, row["state"]))
     return out

@@ -326,5 +326,9 @@ path_indexes = Table(
     Column("resource", String(32), nullable=False),
     Column("field", String(32), nullable=False),
     Column("path", JsonDoc, nullable=False),
+    # operator (convoscope indexes create) or server (after slow queries).
+    Column("created_by", String(16), nullable=False, server_default="operator"),
+    # active, or declined: dropped by the operator, never to be made again by the server.
+    Column("state", String(16), nullable=False, server_default="active"),
     Column("created_at", UtcDateTime, nullable=False),
 )

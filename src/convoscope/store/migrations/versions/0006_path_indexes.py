@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("resource", sa.String(length=32), nullable=False),
         sa.Column("field", sa.String(length=32), nullable=False),
         sa.Column("path", JSON_, nullable=False),
+        sa.Column("created_by", sa.String(length=16), nullable=False, server_default="operator"),
+        sa.Column("state", sa.String(length=16), nullable=False, server_default="active"),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_path_indexes")),
     )

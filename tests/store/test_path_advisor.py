@@ -1,0 +1,95 @@
+"""After a slow query over unindexed JSON paths the server indexes them, within its
+limits, or logs the command that would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from convoscope.store import path_indexes
+from convoscope.store.database import Database
+from convoscope.store.path_advisor import PathAdvisor, Paths
+from tests.query.test_differential import store
+from tests.store.test_path_indexes import COMPANY, HOSTILE, U, _rows
+
+COMPANY_PATH: Paths = [(U, ("company",))]
+LOGGER = "convoscope.store.path_advisor"
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Database]:
+    store(engine, _rows(HOSTILE))
+    database = Database(engine)
+    database.start()
+    yield database
+    database.writer.stop()
+
+
+async def _after_slow_query(advisor: PathAdvisor, paths: Paths) -> None:
+    with advisor.db.engine.connect() as conn:
+        wanted = advisor.wanted(conn, "conversations", paths, 0.9)
+    advisor.act(wanted, 0.9)
+    await advisor.settle()
+
+
+def _made(engine: Engine) -> list[tuple[str, str]]:
+    return [(i.label, i.created_by) for i in path_indexes.list_indexes(engine)]
+
+
+async def test_a_slow_path_is_indexed_once(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    advisor = PathAdvisor(db, auto=True)
+    with db.engine.connect() as conn:
+        assert advisor.wanted(conn, "conversations", COMPANY_PATH, 0.1) == []
+    with caplog.at_level("WARNING", logger=LOGGER):
+        await _after_slow_query(advisor, [*COMPANY_PATH, *COMPANY_PATH])
+    assert _made(db.engine) == [("conversations.userProperties.company", "server")]
+    assert (
+        "indexed conversations.userProperties.company, after a query over it took 0.9 s; "
+        "`convoscope indexes drop conversations userProperties company` removes the index"
+    ) in caplog.text
+    with db.engine.connect() as conn:
+        assert advisor.wanted(conn, "conversations", COMPANY_PATH, 0.9) == []
+
+
+async def test_without_auto_index_the_command_is_logged(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    advisor = PathAdvisor(db, auto=False)
+    paths = [(U, ("company",)), ("properties", ("a b", "c"))]
+    with caplog.at_level("WARNING", logger=LOGGER):
+        await _after_slow_query(advisor, paths)
+        await _after_slow_query(advisor, paths)
+    assert _made(db.engine) == []
+    assert caplog.text.count("would speed it up") == 2
+    assert "`convoscope indexes create conversations properties 'a b' c`" in caplog.text
+
+
+async def test_the_server_keeps_to_its_limits(
+    db: Database, dialect: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    advisor = PathAdvisor(db, auto=True, max_rows=3, per_table=1)
+    with caplog.at_level("WARNING", logger=LOGGER):
+        await _after_slow_query(advisor, [(U, ("company",)), (U, ("n",))])
+    if dialect == "sqlite":
+        # 14 rows (the test's two projects) are more than 3.
+        assert _made(db.engine) == []
+        assert "conversations holds 14 rows, and SQLite's writes would wait" in caplog.text
+    else:
+        assert _made(db.engine) == [("conversations.userProperties.company", "server")]
+        assert "the server has made 1 indexes on conversations already" in caplog.text
+
+
+async def test_a_path_the_operator_dropped_is_not_made_again(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    path_indexes.create(db.engine, COMPANY)
+    assert path_indexes.drop(db.engine, COMPANY) is True
+    with caplog.at_level("WARNING", logger=LOGGER):
+        await _after_slow_query(PathAdvisor(db, auto=True), COMPANY_PATH)
+    assert _made(db.engine) == []
+    assert "not made by the server: the operator dropped it" in caplog.text
+    # The operator may make it again.
+    assert path_indexes.create(db.engine, COMPANY) is True
+    assert _made(db.engine) == [("conversations.userProperties.company", "operator")]
