@@ -8,6 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from convoscope.query.fields import CONVERSATIONS
+from convoscope.query.parse import parse_body, parse_query
+from convoscope.schemas.query import QueryConversationsRequestBody
 from convoscope.store import path_indexes
 from convoscope.store.database import Database
 from convoscope.store.path_advisor import PathAdvisor, Paths
@@ -93,3 +96,36 @@ async def test_a_path_the_operator_dropped_is_not_made_again(
     # The operator may make it again.
     assert path_indexes.create(db.engine, COMPANY) is True
     assert _made(db.engine) == [("conversations.userProperties.company", "operator")]
+
+
+def _at(field: str, operator: str, path: list[str], value: object) -> dict[str, object]:
+    return {"condition": {"field": field, "operator": operator,
+                          "value": {"path": path, "value": value}}}  # fmt: skip
+
+
+def test_the_paths_an_index_would_serve() -> None:
+    body = {
+        "select": [
+            {"type": "aggregation", "aggregation": "countDistinct", "field": U, "path": ["id"]},
+        ],
+        "groupBy": [{"field": U, "path": ["company"]}],
+        "where": {
+            "and": [
+                _at(U, "eq", ["plan"], "pro"),
+                {
+                    "or": [
+                        _at("properties", "in", ["a", "b"], ["x", "y"]),
+                        _at(U, "gt", ["n"], "1"),  # an index cannot serve gt
+                        _at(U, "eq", ["k"], 1),  # nor a number, spelled many ways
+                    ]
+                },
+            ]
+        },
+    }
+    query = parse_query(CONVERSATIONS, parse_body(QueryConversationsRequestBody, body))
+    assert sorted(query.json_paths()) == [
+        ("properties", ("a", "b")),
+        (U, ("company",)),
+        (U, ("id",)),
+        (U, ("plan",)),
+    ]

@@ -25,7 +25,7 @@ from convoscope.query.fields import (
     VIEWS,
     Resource,
 )
-from convoscope.query.model import GroupKey, Query, SelectAggregate, SelectField
+from convoscope.query.model import Query
 from convoscope.query.operators import parse_time_value
 from convoscope.query.parse import parse_body, parse_query
 from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
@@ -64,16 +64,6 @@ def compile_on(
     )
 
 
-def json_paths(query: Query) -> list[tuple[str, tuple[str, ...]]]:
-    """The JSON paths a query selects, groups or aggregates by, as (field, path)."""
-    out = []
-    for item in [*query.selections, *query.group_by]:
-        if isinstance(item, SelectField | SelectAggregate | GroupKey) and item.path:
-            assert item.field is not None
-            out.append((item.field.name, item.path))
-    return out
-
-
 async def run_query(
     db: Database,
     settings: Settings,
@@ -84,7 +74,7 @@ async def run_query(
     body: dict[str, Any] | None,
 ) -> JSONResponse:
     query = parse_query(resource, parse_body(model, body))
-    paths = json_paths(query)
+    paths = query.json_paths()
     wanted: list[PathIndex] = []
     seconds = 0.0
 

@@ -123,15 +123,11 @@ class _JsonValues:
         more strings. The index holds the value's JSON text, and every JSON column is
         written by orjson, which spells a string one way only: the string's own
         ``orjson.dumps``. The original test still decides."""
-        if node.operator.key not in {"eq", "in"} or not node.path:
-            return condition
-        values = node.value if isinstance(node.value, tuple) else (node.value,)
-        if not values or not all(isinstance(v, str) for v in values):
-            return condition
-        stored = self._stored(node.field, node.path)
+        strings = node.strings_at_path
+        stored = self._stored(node.field, node.path) if strings else None
         if stored is None:
             return condition
-        texts = sorted({orjson.dumps(v).decode() for v in values})
+        texts = sorted({orjson.dumps(v).decode() for v in strings})
         return and_(stored.in_(texts) if len(texts) > 1 else stored == texts[0], condition)
 
     def _stored(self, field: Field, path: tuple[str, ...]) -> ColumnElement[Any] | None:

@@ -60,6 +60,17 @@ class Condition:
     # Where the condition sits in the request, for error messages and descriptions.
     location: str
 
+    @property
+    def strings_at_path(self) -> tuple[str, ...]:
+        """The strings an ``eq`` or ``in`` asks for at a JSON path; empty for any other
+        condition (an index on the path can look these up, see ``compile.py``)."""
+        if self.operator.key not in {"eq", "in"} or not self.path:
+            return ()
+        values = self.value if isinstance(self.value, tuple) else (self.value,)
+        if not values or not all(isinstance(v, str) for v in values):
+            return ()
+        return tuple(values)
+
 
 @dataclass(frozen=True, slots=True)
 class AllOf:
@@ -88,6 +99,26 @@ class Query:
     where: Filter | None = None
     order_by: tuple[Order, ...] = ()
     search: str | None = None
+
+    def json_paths(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The JSON paths an index would serve, as (field, path): those selected, grouped
+        or aggregated by, and those a filter looks strings up at."""
+        out = [
+            (item.field.name, item.path)
+            for item in [*self.selections, *self.group_by]
+            if isinstance(item, SelectField | SelectAggregate | GroupKey)
+            and item.path
+            and item.field is not None
+        ]
+        pending = [self.where] if self.where is not None else []
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Condition):
+                if node.strings_at_path:
+                    out.append((node.field.name, node.path))
+            else:
+                pending.extend(node.items)
+        return out
 
     @property
     def is_grouped(self) -> bool:
