@@ -56,6 +56,21 @@ async def test_a_slow_path_is_indexed_once(db: Database, caplog: pytest.LogCaptu
         assert advisor.wanted(conn, "conversations", COMPANY_PATH, 0.9) == []
 
 
+async def test_a_build_that_finds_the_index_made_says_nothing(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = PathAdvisor(db, auto=True), PathAdvisor(db, auto=True)
+    with db.engine.connect() as conn:
+        # Both decide before either has built: two queries on two reader threads.
+        wanted = [a.wanted(conn, "conversations", COMPANY_PATH, 0.9) for a in (first, second)]
+    with caplog.at_level("WARNING", logger=LOGGER):
+        for advisor, indexes in zip((first, second), wanted, strict=True):
+            advisor.act(indexes, 0.9)
+            await advisor.settle()
+    assert caplog.text.count("indexed conversations.userProperties.company") == 1
+    assert "would speed it up" not in caplog.text
+
+
 async def test_without_auto_index_the_command_is_logged(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

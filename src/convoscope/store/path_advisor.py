@@ -83,6 +83,8 @@ class PathAdvisor:
         except Exception:
             log.exception("indexing %s failed", index.label)
             return
+        if refused == "":  # made meanwhile, by another query's build or the operator
+            return
         if refused is not None:
             self._advise(index, seconds, f" (not made by the server: {refused})")
             return

@@ -168,11 +168,11 @@ def create(engine: Engine, index: PathIndex) -> bool:
 def create_for_server(
     conn: Connection, index: PathIndex, *, max_rows: int, per_table: int
 ) -> str | None:
-    """In the writer's transaction, build an index the server chose to make; None when
-    built, else why not, as a clause for the log."""
+    """In the writer's transaction, build an index the server chose to make. Returns
+    None when built, "" when it exists already, else why not, as a clause for the log."""
     found = _find(conn, index)
     if found is not None:
-        return "the operator dropped it" if found[1] == DECLINED else None
+        return "the operator dropped it" if found[1] == DECLINED else ""
     if conn.dialect.name == "sqlite":
         try:
             _check_sqlite_path(index)
