@@ -247,6 +247,19 @@ TOP_COMPANIES = {
 }
 
 
+def _top_companies(sqlite_value: str) -> dict[str, str]:
+    """Hand-written top companies; on SQLite, ``sqlite_value`` reads the company."""
+    query = (
+        "SELECT {} AS company, count(*) AS n FROM conversations WHERE project_id = :p "
+        "GROUP BY company ORDER BY n DESC, company LIMIT 1000"
+    )
+    # NULLIF: JSON null and an absent key are one group, as in the report.
+    return {
+        "sqlite": query.format(sqlite_value),
+        "postgresql": query.format("NULLIF(user_properties -> 'company', 'null')"),
+    }
+
+
 CASES = [
     Case(
         "conversations_per_day",
@@ -305,16 +318,7 @@ CASES = [
     Case(
         "top_user_property_values",
         _dsl(CONVERSATIONS, TOP_COMPANIES),
-        {
-            "sqlite": "SELECT json_extract(user_properties, '$.company') AS company, count(*) AS n"
-            " FROM conversations WHERE project_id = :p GROUP BY company "
-            "ORDER BY n DESC, company LIMIT 1000",
-            # NULLIF: JSON null and an absent key are one group, as in the report.
-            "postgresql": "SELECT NULLIF(user_properties -> 'company', 'null') AS company, "
-            "count(*) AS n "
-            "FROM conversations WHERE project_id = :p GROUP BY company "
-            "ORDER BY n DESC, company LIMIT 1000",
-        },
+        _top_companies("json_extract(user_properties, '$.company')"),
     ),
     Case(
         "json_contains_count",
@@ -382,15 +386,7 @@ def indexed_cases() -> list[Case]:
         Case(
             "top_user_property_values_indexed",
             _dsl(CONVERSATIONS, TOP_COMPANIES),
-            {
-                "sqlite": f"SELECT {COMPANY_INDEX.generated_column} AS company, count(*) AS n"
-                " FROM conversations WHERE project_id = :p GROUP BY company "
-                "ORDER BY n DESC, company LIMIT 1000",
-                "postgresql": "SELECT NULLIF(user_properties -> 'company', 'null') AS company, "
-                "count(*) AS n "
-                "FROM conversations WHERE project_id = :p GROUP BY company "
-                "ORDER BY n DESC, company LIMIT 1000",
-            },
+            _top_companies(COMPANY_INDEX.generated_column),
         )
     ]
 
