@@ -31,6 +31,10 @@ def object_keys(
         select(each.c.key)
         # ON true: json_each is a table-valued function of the row (a lateral join).
         .select_from(source.join(each, true()))
-        .where(condition, func.json_type(column) == "object")
+        # An object by its first character, not json_type, which parses the document once
+        # more: JSON columns hold orjson's compact text (store/engine.py), and JSON text
+        # selected from them SQLite's, so an object, and only an object, starts with {.
+        # 686 -> 481 ms over 1M conversations.
+        .where(condition, func.substr(column, 1, 1) == "{")
         .distinct()
     )

@@ -1,0 +1,54 @@
+"""``property_keys``: the top-level keys of the documents that are objects, whatever
+else the column holds (arrays, strings that look like objects, scalars, nulls), on both
+engines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from convoscope.query.properties import property_keys
+from tests.query.test_differential import JSON, KEYS, PROJECT, store
+
+AT = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+# Documents of every JSON type, and strings whose text reads like an object.
+DOCUMENTS = (
+    st.none()
+    | st.dictionaries(KEYS, JSON, max_size=4)
+    | st.lists(JSON, max_size=3)
+    | st.sampled_from(['{"a": 1}', "{", "", "{}", " {"])
+    | st.integers(-2, 2)
+    | st.booleans()
+)
+
+
+def _row(i: int, properties: Any) -> dict[str, Any]:
+    return {
+        "id": f"k{i}",
+        "userMessageCount": 1,
+        "organizationId": "org",
+        "projectId": PROJECT,
+        "integrationId": None,
+        "firstMessageTime": AT,
+        "type": "openai",
+        "properties": properties,
+        "userProperties": None,
+    }
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(documents=st.lists(DOCUMENTS, max_size=8))
+def test_keys_are_those_of_the_objects(engine: Engine, documents: list[Any]) -> None:
+    store(engine, [_row(i, d) for i, d in enumerate(documents)])
+    with engine.connect() as conn:
+        found = property_keys(conn, PROJECT, "properties", ["conversations_view"], None)
+    expected = sorted({key for d in documents if isinstance(d, dict) for key in d})
+    assert found == expected
