@@ -72,10 +72,10 @@ def _contains(w: SqliteWriter, node: Node, document: Any, *, top: bool) -> str:
         ]
         # A member found by a plain key proves the node is an object; otherwise say so.
         if not any(PLAIN_KEY.match(k) and array_index(k) is None for k in document):
-            parts.insert(0, f"{node.type(w)} IS 'object'")
+            parts.insert(0, node.is_kind(w, "object"))
         return _all(parts)
     if isinstance(document, list):
-        parts = [f"{node.type(w)} IS 'array'"]
+        parts = [node.is_kind(w, "array")]
         for item in document:
             a = w.alias()
             parts.append(
@@ -87,7 +87,7 @@ def _contains(w: SqliteWriter, node: Node, document: Any, *, top: bool) -> str:
         # JSONB: a top-level array contains a scalar it holds as an element.
         a = w.alias()
         in_array = (
-            f"({node.type(w)} IS 'array' AND EXISTS (SELECT 1 FROM {node.each(w)} AS {a} "
+            f"({node.is_kind(w, 'array')} AND EXISTS (SELECT 1 FROM {node.each(w)} AS {a} "
             f"WHERE {_scalar_equals(w, member(a), document)}))"
         )
         return _any([_scalar_equals(w, node, document), in_array])
@@ -105,7 +105,7 @@ def _contained_by(w: SqliteWriter, node: Node, document: Any, *, top: bool) -> s
         fits = f"CASE {a}.key {branches} ELSE 0 END" if document else "0"
         return _all(
             [
-                f"{node.type(w)} IS 'object'",
+                node.is_kind(w, "object"),
                 f"NOT EXISTS (SELECT 1 FROM {node.each(w)} AS {a} WHERE NOT ({fits}))",
             ]
         )
@@ -115,7 +115,7 @@ def _contained_by(w: SqliteWriter, node: Node, document: Any, *, top: bool) -> s
         fits = _any([_contained_by(w, element, item, top=False) for item in document])
         is_array = _all(
             [
-                f"{node.type(w)} IS 'array'",
+                node.is_kind(w, "array"),
                 f"NOT EXISTS (SELECT 1 FROM {node.each(w)} AS {a} WHERE NOT {fits})",
             ]
         )

@@ -56,6 +56,9 @@ class SqliteWriter:
         return self.compiler.process(column, **self.kw)
 
 
+_FIRST_CHARACTER = {"object": "{", "array": "["}
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """A JSON value inside a row: ``base`` (SQL giving JSON text) and a path below it.
@@ -67,6 +70,10 @@ class Node:
     steps: tuple[str, ...] = ()
     each_type: str | None = None
     each_atom: str | None = None
+    # The base is a JSON column, or JSON text selected from one: compact text (orjson's
+    # or SQLite's, see store/engine.py), in which an object starts with { and an array
+    # with [, and nothing else does.
+    column_root: bool = False
 
     def path(self, w: SqliteWriter) -> str:
         return w.param("$" + "".join(self.steps))
@@ -77,6 +84,17 @@ class Node:
         if self.steps:
             return f"json_type({self.base}, {self.path(w)})"
         return f"json_type({self.base})"
+
+    def is_kind(self, w: SqliteWriter, kind: str) -> str:
+        """SQL that is true when the node is a JSON ``kind`` (a json_type name). At the
+        root of a column, objects and arrays are told by their first character:
+        json_type would parse the document once more before the json_each that usually
+        follows (which takes no parse from SQLite's cache), 887 -> 681 ms for a
+        jsonContainedBy over 1M conversations."""
+        first = _FIRST_CHARACTER.get(kind)
+        if self.column_root and not self.steps and first is not None:
+            return f"substr({self.base}, 1, 1) IS '{first}'"
+        return f"{self.type(w)} IS '{kind}'"
 
     def atom(self, w: SqliteWriter) -> str:
         if self.each_atom is not None:
@@ -120,7 +138,7 @@ def child(w: SqliteWriter, node: Node, key: str) -> Node:
         element = member(a)
         by_key = Node(
             f"(SELECT {element.text(w)} FROM {node.each(w)} AS {a} "
-            f"WHERE {node.type(w)} IS 'object' AND {a}.key IS {w.param(key)} LIMIT 1)"
+            f"WHERE {node.is_kind(w, 'object')} AND {a}.key IS {w.param(key)} LIMIT 1)"
         )
     index = array_index(key)
     if index is None:
@@ -133,7 +151,7 @@ def child(w: SqliteWriter, node: Node, key: str) -> Node:
 
 
 def node_at(w: SqliteWriter, column: ColumnElement[Any], path: tuple[str, ...]) -> Node:
-    node = Node(w.column(column))
+    node = Node(w.column(column), column_root=True)
     for key in path:
         node = child(w, node, key)
     return node
