@@ -273,10 +273,10 @@ CASES = [
             },
         ),
         {
-            "sqlite": "SELECT substr(first_message_time, 1, 10) AS day, count(*) "
-            "FROM conversations WHERE project_id = :p GROUP BY day ORDER BY day",
-            "postgresql": "SELECT date_trunc('day', first_message_time AT TIME ZONE 'UTC') AS day,"
-            " count(*) FROM conversations WHERE project_id = :p GROUP BY day ORDER BY day",
+            # The day as migration 0007 generates and indexes it; the DSL reads it too.
+            d: "SELECT first_message_day AS day, count(*) FROM conversations "
+            "WHERE project_id = :p GROUP BY day ORDER BY day"
+            for d in ("sqlite", "postgresql")
         },
     ),
     Case(

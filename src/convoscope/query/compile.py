@@ -239,9 +239,10 @@ def _dimension(
     resource: Resource, item: SelectField | SelectTime | GroupKey, json_value: _JsonValues
 ) -> _Dimension:
     if isinstance(item, SelectTime):
+        stored = resource.stored_bucket(item.field.name, item.unit)
         return _Dimension(
             item.key,
-            TimeBucket(item.field.column(), item.unit),
+            TimeBucket(item.field.column(), item.unit) if stored is None else stored,
             functools.partial(_bucket_text, unit=item.unit),
             bucket_shaper,
             True,

@@ -56,12 +56,18 @@ class Resource:
     # JSON fields whose values must be strings in rows (events, API.md §5.8 item 30).
     string_valued_json: bool = False
     search_columns: tuple[str, ...] = field(default=())
+    # Time buckets kept in a generated, indexed column: (field, unit) -> column name.
+    stored_buckets: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def project_column(self) -> ColumnElement[Any]:
         return self.table.c.project_id
 
     def id_column(self) -> ColumnElement[Any]:
         return self.table.c.id
+
+    def stored_bucket(self, field_name: str, unit: str) -> ColumnElement[Any] | None:
+        name = self.stored_buckets.get((field_name, unit))
+        return None if name is None else self.table.c[name]
 
 
 def _col(table: Table, name: str) -> Callable[[], ColumnElement[Any]]:
@@ -83,6 +89,7 @@ CONVERSATIONS = Resource(
     view="conversations_view",
     table=conversations,
     main_time="firstMessageTime",
+    stored_buckets={("firstMessageTime", "day"): "first_message_day"},
     fields=_fields(
         conversations,
         ("id", S, "id", False),

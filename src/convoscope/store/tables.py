@@ -122,8 +122,22 @@ conversations = Table(
     Column("last_message_time", UtcDateTime, nullable=False),
     Column("message_count", Integer, nullable=False),
     Column("user_message_count", Integer, nullable=False),
+    # Generated: the UTC day of first_message_time, as the query compiler's day bucket
+    # computes it, for the dashboard's "conversations per day" (migration 0007). Virtual
+    # on SQLite, where only its index holds it.
+    Column(
+        "first_message_day",
+        Text().with_variant(DateTime(), "postgresql"),
+        Computed(
+            _PerDialect(
+                sqlite="substr(first_message_time, 1, 10)",
+                postgresql="date_trunc('day', timezone('UTC', first_message_time))",
+            )
+        ),
+    ),
     Index(None, "project_id", "created_at"),
     Index(None, "project_id", "first_message_time"),
+    Index(None, "project_id", "first_message_day"),
     Index(None, "project_id", "external_id"),
     # Covers the dashboard's "conversations per type and integration" without the table.
     Index(None, "project_id", "type", "integration_id"),
