@@ -348,7 +348,11 @@ def _catalog(conn: Connection) -> list[PathIndex]:
 
 
 def _catalog_rows(conn: Connection) -> list[tuple[PathIndex, str]]:
-    rows = conn.execute(select(path_indexes).order_by(path_indexes.c.created_at)).mappings()
+    # The columns by name: this runs before pending migrations too (set_aside), against
+    # the catalog as revision 0006 made it.
+    c = path_indexes.c
+    columns = (c.resource, c.field, c.path, c.created_by, c.state, c.created_at)
+    rows = conn.execute(select(*columns).order_by(c.created_at)).mappings()
     out = []
     for row in rows:
         index = define(row["resource"], row["field"], row["path"])
