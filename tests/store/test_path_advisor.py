@@ -134,12 +134,21 @@ def test_the_paths_an_index_would_serve() -> None:
                         _at(U, "eq", ["k"], 1),  # nor a number, spelled many ways
                     ]
                 },
+                {
+                    "condition": {
+                        "field": "properties",
+                        "operator": "jsonContains",
+                        "value": {"plan": "pro", "n": 1, "deep": {"er": "x"}},
+                    }
+                },
             ]
         },
     }
     query = parse_query(CONVERSATIONS, parse_body(QueryConversationsRequestBody, body))
     assert sorted(query.json_paths()) == [
         ("properties", ("a", "b")),
+        ("properties", ("deep", "er")),
+        ("properties", ("plan",)),
         (U, ("company",)),
         (U, ("id",)),
         (U, ("plan",)),

@@ -3,6 +3,7 @@ where they apply, and the indexes survive what happens to the schema."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -384,3 +385,77 @@ def test_a_key_that_reads_as_sql_is_only_a_key(engine: Engine) -> None:
     assert path_indexes.create(engine, path_indexes.define("conversations", U, [key])) is True
     assert _run(engine, _by(U, [key]), indexed=True) == before
     assert {"count": 1, f"userProperties.{key}": "v"} in before
+
+
+# Object documents whose string members sit at indexed paths (properties a, a.b, " 2").
+CONTAINED = st.recursive(
+    TRICKY | st.integers(-1, 1) | st.none(),
+    lambda inner: (
+        st.dictionaries(st.sampled_from(["a", "b", " 2"]), inner, max_size=2)
+        | st.lists(inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+def _part_of(draw: Callable[[st.SearchStrategy[Any]], Any], value: Any) -> Any:
+    """Some of ``value`` that it contains: a subset of an object's members, each cut
+    down the same way, or the value itself."""
+    if isinstance(value, dict):
+        keys = draw(st.lists(st.sampled_from(sorted(value)), unique=True)) if value else []
+        return {key: _part_of(draw, value[key]) for key in keys}
+    return value
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    stored=st.lists(CONTAINED, min_size=1, max_size=8),
+    data=st.data(),
+    at_a=st.booleans(),
+)
+def test_json_contains_on_indexed_paths_agrees_with_the_json(
+    indexed_engine: Engine, stored: list[Any], data: st.DataObject, at_a: bool
+) -> None:
+    documents = [{"a": doc, " 2": doc} if i % 2 else doc for i, doc in enumerate(stored)]
+    rows = [
+        {"id": f"j{i}", "properties": d, "userProperties": None} for i, d in enumerate(documents)
+    ]
+    store(indexed_engine, _rows(rows))
+    # Mostly part of a stored object, so that rows match; sometimes any object.
+    objects: list[Any] = [d for d in documents if isinstance(d, dict) and d]
+    source: Any
+    if objects and data.draw(st.integers(0, 3)) > 0:
+        source = data.draw(st.sampled_from(objects))
+    else:
+        source = data.draw(
+            st.dictionaries(st.sampled_from(["a", "b", " 2"]), CONTAINED, min_size=1)
+        )
+    part = _part_of(data.draw, source)
+    inner = part.get("a")
+    # The same test one level down: the object at a, against the rows' a.
+    value: Any = {"path": ["a"], "value": inner} if at_a and isinstance(inner, dict) else part
+    body = {
+        "select": [{"type": "field", "field": "id"}],
+        "where": {"condition": {"field": P, "operator": "jsonContains", "value": value}},
+        "orderBy": [{"field": "id", "direction": "asc"}],
+    }
+    assert _run(indexed_engine, body, indexed=True) == _run(indexed_engine, body, indexed=False)
+
+
+def test_json_contains_looks_its_strings_up(engine: Engine, dialect: str) -> None:
+    store(engine, _rows(HOSTILE))
+    path_indexes.create(engine, COMPANY)
+    body = {
+        "select": [{"type": "field", "field": "id"}],
+        "where": {
+            "condition": {"field": U, "operator": "jsonContains", "value": {"company": "acme"}}
+        },
+        "orderBy": [{"field": "id", "direction": "asc"}],
+    }
+    assert _run(engine, body, indexed=True) == [{"id": "h1"}, {"id": "h6"}]
+    if dialect == "sqlite":
+        assert f"USING INDEX {COMPANY.index_name} (project_id=? AND" in _plan(engine, body)

@@ -119,16 +119,17 @@ class _JsonValues:
         return IndexedJsonValue(column, path, stored)
 
     def narrow(self, node: Condition, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-        """``condition``, led by an index lookup when it tests an indexed path for one or
-        more strings. The index holds the value's JSON text, and every JSON column is
-        written by orjson, which spells a string one way only: the string's own
-        ``orjson.dumps``. The original test still decides."""
-        strings = node.strings_at_path
-        stored = self._stored(node.field, node.path) if strings else None
-        if stored is None:
-            return condition
-        texts = sorted({orjson.dumps(v).decode() for v in strings})
-        return and_(stored.in_(texts) if len(texts) > 1 else stored == texts[0], condition)
+        """``condition``, led by index lookups where it needs strings at indexed paths
+        (``Condition.string_lookups``). The index holds the value's JSON text, and every
+        JSON column is written by orjson, which spells a string one way only: the
+        string's own ``orjson.dumps``. The original test still decides."""
+        lookups: list[ColumnElement[bool]] = []
+        for path, strings in node.string_lookups:
+            stored = self._stored(node.field, path)
+            if stored is not None:
+                texts = sorted({orjson.dumps(v).decode() for v in strings})
+                lookups.append(stored.in_(texts) if len(texts) > 1 else stored == texts[0])
+        return and_(*lookups, condition) if lookups else condition
 
     def _stored(self, field: Field, path: tuple[str, ...]) -> ColumnElement[Any] | None:
         column = field.column()

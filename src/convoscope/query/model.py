@@ -8,6 +8,7 @@ query (``includeInSelect`` left out or sent as true, ``where`` wrapped in a one-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,15 +62,31 @@ class Condition:
     location: str
 
     @property
-    def strings_at_path(self) -> tuple[str, ...]:
-        """The strings an ``eq`` or ``in`` asks for at a JSON path; empty for any other
-        condition (an index on the path can look these up, see ``compile.py``)."""
-        if self.operator.key not in {"eq", "in"} or not self.path:
-            return ()
-        values = self.value if isinstance(self.value, tuple) else (self.value,)
-        if not values or not all(isinstance(v, str) for v in values):
-            return ()
-        return tuple(values)
+    def string_lookups(self) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+        """(JSON path, strings): where a row this condition matches must hold one of the
+        strings, as an index on the path can look them up (``compile.py``). ``eq`` and
+        ``in`` ask for strings at their path; ``jsonContains`` with an object, for each
+        member that is a string (below the top, JSONB containment of a string is
+        equality). Empty for any other condition."""
+        if self.operator.key in {"eq", "in"} and self.path:
+            values = self.value if isinstance(self.value, tuple) else (self.value,)
+            if values and all(isinstance(v, str) for v in values):
+                return ((self.path, tuple(values)),)
+        if self.operator.key == "jsonContains" and isinstance(self.value, dict):
+            return tuple(_members(self.path, self.value))
+        return ()
+
+
+def _members(
+    path: tuple[str, ...], document: dict[str, Any]
+) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The strings an object contained at ``path`` requires, with their paths, nested
+    objects included."""
+    for key, value in document.items():
+        if isinstance(value, str):
+            yield (*path, key), (value,)
+        elif isinstance(value, dict):
+            yield from _members((*path, key), value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +119,7 @@ class Query:
 
     def json_paths(self) -> list[tuple[str, tuple[str, ...]]]:
         """The JSON paths an index would serve, as (field, path): those selected, grouped
-        or aggregated by, and those a filter looks strings up at."""
+        or aggregated by, and those a filter looks strings up at (``string_lookups``)."""
         out = [
             (item.field.name, item.path)
             for item in [*self.selections, *self.group_by]
@@ -114,8 +131,7 @@ class Query:
         while pending:
             node = pending.pop()
             if isinstance(node, Condition):
-                if node.strings_at_path:
-                    out.append((node.field.name, node.path))
+                out.extend((node.field.name, path) for path, _ in node.string_lookups)
             else:
                 pending.extend(node.items)
         return out

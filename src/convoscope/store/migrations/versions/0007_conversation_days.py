@@ -39,6 +39,11 @@ def upgrade() -> None:
             f"TIMESTAMP WITHOUT TIME ZONE GENERATED ALWAYS AS ({DAY_PG}) STORED"
         )
     op.create_index(INDEX, "conversations", ["project_id", "first_message_day"])
+    # Statistics at once: without them SQLite's planner took the new index for any
+    # project_id = ? and fetched every row through it (a jsonContains count at 1M
+    # conversations: 264 -> 1,581 ms), until the server's next ANALYZE.
+    analyzed = INDEX if op.get_bind().dialect.name == "sqlite" else "conversations"
+    op.execute(f"ANALYZE {analyzed}")
 
 
 def downgrade() -> None:
