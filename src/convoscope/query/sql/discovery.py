@@ -34,7 +34,7 @@ def object_keys(
         # An object by its first character, not json_type, which parses the document once
         # more: JSON columns hold orjson's compact text (store/engine.py), and JSON text
         # selected from them SQLite's, so an object, and only an object, starts with {.
-        # 686 -> 481 ms over 1M conversations.
+        # property-keys over 1M conversations: 693 -> 488 ms.
         .where(condition, func.substr(column, 1, 1) == "{")
         .distinct()
     )
