@@ -3,7 +3,6 @@ semantic threads (API.md §2.11–2.14)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -46,7 +45,7 @@ from convoscope.schemas.query import (
 from convoscope.settings import Settings
 from convoscope.store.database import Database
 from convoscope.store.path_advisor import PathAdvisor
-from convoscope.store.path_indexes import PathIndex, path_columns
+from convoscope.store.path_indexes import path_columns
 from convoscope.store.records import Scope
 
 router = APIRouter(tags=["query"])
@@ -74,22 +73,14 @@ async def run_query(
     body: dict[str, Any] | None,
 ) -> JSONResponse:
     query = parse_query(resource, parse_body(model, body))
-    paths = query.json_paths()
-    wanted: list[PathIndex] = []
-    seconds = 0.0
 
     def fetch(conn: Connection) -> tuple[list[dict[str, Any]], int]:
-        nonlocal seconds
-        started = time.perf_counter()
-        page = fetch_page(conn, compile_on(conn, query, scope.project_id, with_total=True))
-        seconds = time.perf_counter() - started
-        wanted.extend(advisor.wanted(conn, resource.name, paths, seconds))
-        return page
+        with advisor.watch(conn, [resource.name], query.json_paths()):
+            return fetch_page(conn, compile_on(conn, query, scope.project_id, with_total=True))
 
     rows, total = await db.read(
         lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch)
     )
-    advisor.act(wanted, seconds)
     return JSONResponse(
         {
             "status": "ok",
@@ -192,30 +183,22 @@ async def query_property_values(
     """The distinct values of ``field.key`` as strings, most frequent first."""
     request = parse_body(PropertyValuesRequestBody, body)
     project_id = caller.scope.project_id
-    paths = [(request.field, (request.key,))]
-    wanted: list[PathIndex] = []
-    seconds = 0.0
+    resources = [VIEWS[view].name for view in dict.fromkeys(request.views or ALL_VIEWS)]
 
     def fetch(conn: Connection) -> list[str]:
-        nonlocal seconds
-        started = time.perf_counter()
-        values = property_values(
-            conn,
-            project_id,
-            request.field,
-            request.key,
-            request.views,
-            request.where,
-            request.limit,
-            path_columns(conn),
-        )
-        seconds = time.perf_counter() - started
-        for view in dict.fromkeys(request.views or ALL_VIEWS):
-            wanted.extend(advisor.wanted(conn, VIEWS[view].name, paths, seconds))
-        return values
+        with advisor.watch(conn, resources, [(request.field, (request.key,))]):
+            return property_values(
+                conn,
+                project_id,
+                request.field,
+                request.key,
+                request.views,
+                request.where,
+                request.limit,
+                path_columns(conn),
+            )
 
     values = await db.read(lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch))
-    advisor.act(wanted, seconds)
     return JSONResponse({"results": values})
 
 

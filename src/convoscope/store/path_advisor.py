@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import Connection
 
@@ -43,6 +45,19 @@ class PathAdvisor:
         # Paths acted on by this process: each is indexed, or advised, once.
         self._seen: set[str] = set()
         self._builds: set[asyncio.Task[None]] = set()
+        # Made on the event loop; queries run on reader threads and hand it their news.
+        self._loop = asyncio.get_running_loop()
+
+    @contextmanager
+    def watch(self, conn: Connection, resources: Sequence[str], paths: Paths) -> Iterator[None]:
+        """Time the query run inside, on its reader thread; when it was slow over paths
+        without an index, act on them (on the event loop)."""
+        started = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - started
+        wanted = [i for r in resources for i in self.wanted(conn, r, paths, seconds)]
+        if wanted:
+            self._loop.call_soon_threadsafe(self.act, wanted, seconds)
 
     def wanted(
         self, conn: Connection, resource: str, paths: Paths, seconds: float
