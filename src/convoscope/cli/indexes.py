@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, select, table
 
 from convoscope.cli.context import err, fail, migrated_engine, out
 from convoscope.schemas.common import format_timestamp
@@ -38,8 +38,7 @@ def create(resource: Resource, field: Field, path: Path) -> None:
     index = _define(resource, field, path)
     with migrated_engine() as engine:
         with engine.connect() as conn:
-            table = path_indexes.table_of(index)
-            rows = conn.execute(select(func.count()).select_from(table)).scalar_one()
+            rows = conn.execute(select(func.count()).select_from(table(index.table))).scalar_one()
         started = time.perf_counter()
         dialect = engine.dialect.name
         waits = ", writes wait meanwhile" if dialect == "sqlite" else ""
@@ -63,12 +62,12 @@ def list_indexes() -> None:
     """List the indexed JSON paths."""
     with migrated_engine() as engine:
         indexes = path_indexes.list_indexes(engine)
-    table = Table("resource", "field", "path", "made by", "created")
+    listing = Table("resource", "field", "path", "made by", "created")
     for index in indexes:
         created = format_timestamp(index.created_at) if index.created_at else ""
         path = ".".join(index.path)
-        table.add_row(index.resource, index.field, path, index.created_by, created)
-    out.print(table)
+        listing.add_row(index.resource, index.field, path, index.created_by, created)
+    out.print(listing)
 
 
 @app.command("drop")

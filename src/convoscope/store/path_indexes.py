@@ -29,14 +29,13 @@ from __future__ import annotations
 import hashlib
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import (
     Connection,
     Engine,
-    Table,
     Text,
     column,
     insert,
@@ -122,10 +121,6 @@ def define(resource_name: str, field_name: str, path: Sequence[str]) -> PathInde
     if any("\x00" in key for key in keys):
         raise PathIndexError("a key cannot contain U+0000")
     return PathIndex(resource_name, field_name, keys, resource.table.name, field.column().name)
-
-
-def table_of(index: PathIndex) -> Table:
-    return VIEWS[f"{index.resource}_view"].table
 
 
 def value_sql(index: PathIndex, bind: Engine | Connection) -> str:
@@ -353,17 +348,14 @@ def _catalog_rows(conn: Connection) -> list[tuple[PathIndex, str]]:
     c = path_indexes.c
     columns = (c.resource, c.field, c.path, c.created_by, c.state, c.created_at)
     rows = conn.execute(select(*columns).order_by(c.created_at)).mappings()
-    out = []
-    for row in rows:
-        index = define(row["resource"], row["field"], row["path"])
-        stored = PathIndex(
-            index.resource,
-            index.field,
-            index.path,
-            index.table,
-            index.column,
-            row["created_at"],
-            row["created_by"],
+    return [
+        (
+            replace(
+                define(row["resource"], row["field"], row["path"]),
+                created_at=row["created_at"],
+                created_by=row["created_by"],
+            ),
+            row["state"],
         )
-        out.append((stored, row["state"]))
-    return out
+        for row in rows
+    ]
