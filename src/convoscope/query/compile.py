@@ -132,10 +132,16 @@ class _JsonValues:
         return and_(*lookups, condition) if lookups else condition
 
     def _stored(self, field: Field, path: tuple[str, ...]) -> ColumnElement[Any] | None:
-        column = field.column()
-        table = getattr(column, "table", None)
-        name = self.path_columns.get((getattr(table, "name", ""), column.key or "", path))
-        return None if name is None else sa_column(name, Text, _selectable=table)
+        return indexed_column(self.path_columns, field.column(), path)
+
+
+def indexed_column(
+    path_columns: PathColumns, column: ColumnElement[Any], path: tuple[str, ...]
+) -> ColumnElement[Any] | None:
+    """The generated column that holds ``path`` of the JSON ``column``, if it is indexed."""
+    table = getattr(column, "table", None)
+    name = path_columns.get((getattr(table, "name", ""), column.key or "", path))
+    return None if name is None else sa_column(name, Text, _selectable=table)
 
 
 def compile_filter(node: Filter, json_values: _JsonValues | None = None) -> ColumnElement[bool]:

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Text, and_, func, literal, select, true, union_all
-from sqlalchemy import column as sa_column
+from sqlalchemy import Connection, and_, func, literal, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import QueryError
-from convoscope.query.compile import PathColumns, compile_filter
+from convoscope.query.compile import PathColumns, compile_filter, indexed_column
 from convoscope.query.fields import VIEWS, Resource
 from convoscope.query.parse import parse_filter
 from convoscope.query.rows import stringify
@@ -82,8 +81,8 @@ def property_values(
     parts = []
     for resource, condition in view_conditions(views, where, project_id):
         column = resource.fields[field].column()
-        stored_name = (path_columns or {}).get((resource.table.name, column.key or "", (key,)))
-        if stored_name is None:
+        stored = indexed_column(path_columns or {}, column, (key,))
+        if stored is None:
             parts.append(
                 select(
                     JsonString(column, (key,)).label("value"),
@@ -92,7 +91,6 @@ def property_values(
                 ).where(condition)
             )
             continue
-        stored = sa_column(stored_name, Text, _selectable=resource.table)
         parts.append(
             select(
                 JsonString(stored, ()).label("value"),
