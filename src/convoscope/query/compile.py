@@ -81,7 +81,6 @@ class CompiledQuery:
 
     statement: Select[Any]
     shapers: tuple[tuple[str, Shaper], ...]
-    is_grouped: bool
     # Raw queries count separately (a window would stop the LIMIT from using an index).
     count_statement: Select[Any] | None
     # Grouped queries with ``with_total`` carry the number of groups as a last column.
@@ -215,7 +214,7 @@ def _raw(query: Query, condition: ColumnElement[bool], json_value: _JsonValues) 
         order.append(id_column.asc())
     statement = select(*columns).where(condition).order_by(*order)
     count = select(func.count()).select_from(resource.table).where(condition)
-    return CompiledQuery(statement, tuple(shapers), False, count, plain=tuple(plain))
+    return CompiledQuery(statement, tuple(shapers), count, plain=tuple(plain))
 
 
 def _unique(selections: list[SelectField]) -> list[SelectField]:
@@ -228,7 +227,7 @@ def _unique(selections: list[SelectField]) -> list[SelectField]:
     return out
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Dimension:
     key: str
     inner: ColumnElement[Any]
@@ -317,11 +316,9 @@ def _grouped(
     for item in [*query.selections, *query.group_by]:
         if isinstance(item, SelectAggregate):
             continue
-        if item.key in dimensions:
-            if isinstance(item, GroupKey) and item.include:
-                dimensions[item.key].include = True
-            continue
-        dimensions[item.key] = _dimension(resource, item, json_value)
+        # parse_query keeps one group key per key, the one included if any.
+        if item.key not in dimensions:
+            dimensions[item.key] = _dimension(resource, item, json_value)
     measures: dict[str, SelectAggregate] = {}
     for item in query.selections:
         if isinstance(item, SelectAggregate) and item.key not in measures:
@@ -403,7 +400,7 @@ def _groups(
         columns.append(func.count().over().label(TOTAL_LABEL))
     order = _group_order(query, dimensions, grouped)
     statement = select(*columns).order_by(*(_direction(e, d) for e, d in order))
-    return CompiledQuery(statement, tuple(shapers), True, None, has_total_column=with_total)
+    return CompiledQuery(statement, tuple(shapers), None, has_total_column=with_total)
 
 
 def _aggregated(
@@ -422,7 +419,7 @@ def _aggregated(
     if with_total:
         columns.append(literal(1).label(TOTAL_LABEL))
     statement = select(*columns).select_from(query.resource.table).where(condition)
-    return CompiledQuery(statement, tuple(shapers), True, None, has_total_column=with_total)
+    return CompiledQuery(statement, tuple(shapers), None, has_total_column=with_total)
 
 
 def _group_order(

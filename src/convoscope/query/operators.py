@@ -424,7 +424,7 @@ class IsNotNull(Operator):
     words = "is present"
 
     def to_sql(self, target: Target, value: Any) -> ColumnElement[bool]:
-        return not_(_is_null(target)) if target.is_path else target.column().is_not(None)
+        return not_(_is_null(target))
 
     def describe(self, target: Target, value: Any) -> str:
         return f"{target.label} is present"

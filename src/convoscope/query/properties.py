@@ -17,7 +17,7 @@ from convoscope.query.parse import parse_filter
 from convoscope.query.rows import stringify
 from convoscope.query.sql import CodePointOrder, JsonIsContainer, JsonString, object_keys
 
-ALL_VIEWS = ("conversations_view", "events_view", "feedback_view", "semantic_threads_view")
+ALL_VIEWS = tuple(VIEWS)
 
 
 def view_conditions(
