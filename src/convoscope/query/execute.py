@@ -29,28 +29,42 @@ T = TypeVar("T")
 @contextmanager
 def time_limit(conn: Connection, seconds: float) -> Iterator[None]:
     """Stop any statement of ``conn`` that runs past ``seconds``; raise ``QueryTimeout``."""
+    deadline = time.monotonic() + seconds
+    set_limit(conn, seconds, lambda: 1 if time.monotonic() > deadline else 0)
+    try:
+        yield
+    except DBAPIError as err:
+        if is_timeout(err):
+            raise QueryTimeout(seconds) from None
+        raise
+    finally:
+        clear_limit(conn)
+
+
+def set_limit(conn: Connection, seconds: float, passed: Callable[[], int]) -> None:
+    """Stop statements of ``conn``: on PostgreSQL each one after ``seconds``; on SQLite
+    any, once ``passed()`` returns 1 (asked every ``_PROGRESS_STEPS`` steps)."""
     if conn.dialect.name == "postgresql":
         # LOCAL: the setting ends with this transaction, never leaks to the next user of
         # the pooled connection.
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
-        try:
-            yield
-        except DBAPIError as err:
-            if getattr(err.orig, "sqlstate", None) == "57014":  # query_canceled
-                raise QueryTimeout(seconds) from None
-            raise
         return
     raw: Any = conn.connection.driver_connection
-    deadline = time.monotonic() + seconds
-    raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, _PROGRESS_STEPS)
-    try:
-        yield
-    except OperationalError as err:
-        if "interrupted" in str(err.orig):
-            raise QueryTimeout(seconds) from None
-        raise
-    finally:
+    raw.set_progress_handler(passed, _PROGRESS_STEPS)
+
+
+def clear_limit(conn: Connection) -> None:
+    """Undo ``set_limit`` on SQLite (PostgreSQL's ends with the transaction)."""
+    if conn.dialect.name == "sqlite":
+        raw: Any = conn.connection.driver_connection
         raw.set_progress_handler(None, 0)
+
+
+def is_timeout(err: BaseException) -> bool:
+    """Whether ``err`` is a statement stopped by ``set_limit``."""
+    if isinstance(err, OperationalError) and "interrupted" in str(err.orig):
+        return True
+    return isinstance(err, DBAPIError) and getattr(err.orig, "sqlstate", None) == "57014"
 
 
 def run_limited(conn: Connection, seconds: float, fn: Callable[[Connection], T]) -> T:

@@ -19,10 +19,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, select, true
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from convoscope.errors import QueryTimeout
 from convoscope.query.compile import CompiledQuery
+from convoscope.query.execute import clear_limit, is_timeout, set_limit
 from convoscope.query.fields import Kind
 from convoscope.query.model import Query, SelectField
 from convoscope.query.rows import OMIT
@@ -134,7 +134,7 @@ class CsvExport:
             self._first = self._result.fetchmany(CHUNK_ROWS)
         except BaseException as err:
             self.close()
-            if _is_timeout(err):
+            if is_timeout(err):
                 raise QueryTimeout(self._deadline.seconds) from None
             raise
 
@@ -145,13 +145,8 @@ class CsvExport:
         return self._compiled
 
     def _limit(self, conn: Connection) -> None:
-        if conn.dialect.name == "postgresql":
-            millis = max(1, int(self._deadline.seconds * 1000))
-            # Per statement, and a server-side cursor FETCHes chunk by chunk.
-            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {millis}")
-            return
-        raw: Any = conn.connection.driver_connection
-        raw.set_progress_handler(self._deadline.passed, 10_000)
+        # On PostgreSQL per statement, and a server-side cursor FETCHes chunk by chunk.
+        set_limit(conn, self._deadline.seconds, self._deadline.passed)
 
     def _discover(self, conn: Connection) -> dict[str, list[str]]:
         """The column names of each unpacked JSON column, over every exported row.
@@ -255,13 +250,5 @@ class CsvExport:
     def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            if conn.dialect.name == "sqlite":
-                raw: Any = conn.connection.driver_connection
-                raw.set_progress_handler(None, 0)
+            clear_limit(conn)
             conn.close()
-
-
-def _is_timeout(err: BaseException) -> bool:
-    if isinstance(err, OperationalError) and "interrupted" in str(err.orig):
-        return True
-    return isinstance(err, DBAPIError) and getattr(err.orig, "sqlstate", None) == "57014"
