@@ -115,11 +115,15 @@ def parse_query(resource: Resource, body: QueryRequest) -> Query:
     return Query(resource, selections, query.group_by, where, orders, search)
 
 
+class UnknownField(QueryError):
+    """A field name the resource does not have."""
+
+
 def _field(resource: Resource, name: str | None, where: str) -> Field:
     if name is None or name not in resource.fields:
         names = ", ".join(resource.fields)
         shown = "nothing" if name is None else repr(name[:60])
-        raise QueryError(
+        raise UnknownField(
             f"{where}: must be one of the {resource.name} fields ({names}); got {shown}",
             field=where,
         )

@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from convoscope.errors import QueryError
 from convoscope.query.compile import PathColumns, compile_filter, indexed_column
 from convoscope.query.fields import VIEWS, Resource
-from convoscope.query.parse import parse_filter
+from convoscope.query.parse import UnknownField, parse_filter
 from convoscope.query.rows import stringify
 from convoscope.query.sql import CodePointOrder, JsonIsContainer, JsonString, object_keys
 
@@ -34,11 +34,11 @@ def view_conditions(
         if where is not None:
             try:
                 condition = compile_filter(parse_filter(resource, where, "where"))
-            except QueryError as err:
-                if (err.field or "").endswith(".field") and "must be one of the" in err.detail:
-                    errors.append(err)
-                    continue
-                raise
+            except UnknownField as err:
+                if not (err.field or "").endswith(".field"):
+                    raise
+                errors.append(err)
+                continue
         out.append((resource, and_(resource.project_column() == project_id, condition)))
     if not out and errors:
         raise errors[0]
