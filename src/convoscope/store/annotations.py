@@ -21,6 +21,12 @@ from convoscope.store.tables import (
 from convoscope.store.threads import WIRE_TO_COLUMN
 
 PENDING, CLAIMED, DONE, FAILED = "pending", "claimed", "done", "failed"
+# What queues a thread for annotation again.
+REQUEUED: dict[str, Any] = {
+    "annotation_status": PENDING,
+    "annotation_due_at": None,
+    "annotation_attempts": 0,
+}
 
 t = semantic_threads.c
 
@@ -197,7 +203,7 @@ def requeue(
     result = conn.execute(
         update(semantic_threads)
         .where(*conditions)
-        .values(annotation_status=PENDING, annotation_due_at=None, annotation_attempts=0)
+        .values(REQUEUED)
     )
     return int(result.rowcount)
 

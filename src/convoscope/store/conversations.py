@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -29,9 +29,7 @@ from convoscope.store.ids import new_id
 from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params, pipelined
 from convoscope.store.records import Conversation, ConversationIn, Message, Scope
 from convoscope.store.tables import conversations, events, feedback, messages
-from convoscope.store.threads import delete_threads, derive_threads
-
-_USER_ROLES = frozenset({"user", "customer"})
+from convoscope.store.threads import USER_ROLES, delete_threads, derive_threads
 
 # The write path's statements are built once and run on the driver's cursor: building a
 # Core statement costs several times more than running it on SQLite (~150 µs vs ~35 µs),
@@ -66,10 +64,11 @@ _UPDATE_CONVERSATION = Prepared(
     )
 )
 # Message ids are probed in chunks (in_chunks): a statement per chunk length, each
-# compiled once.
+# compiled once and kept (at most 500 lengths: a smaller cache evicted lengths in use, as
+# conversations grow a turn at a time, and built them again on the write path).
 
 
-@lru_cache(maxsize=64)
+@cache
 def _message_owners(count: int) -> Prepared:
     # No `conversation_id != …` here: with it, PostgreSQL's generic plan for the statement
     # scanned the project's whole index (8 ms at 12,000 messages, growing with the
@@ -82,7 +81,7 @@ def _message_owners(count: int) -> Prepared:
     )
 
 
-@lru_cache(maxsize=64)
+@cache
 def _adopt_events(count: int) -> Prepared:
     return Prepared(
         update(events)
@@ -386,7 +385,7 @@ def _conversation_row(c: Conversation) -> dict[str, Any]:
         "first_message_time": min(times),
         "last_message_time": max(times),
         "message_count": len(c.messages),
-        "user_message_count": sum(1 for m in c.messages if m.role in _USER_ROLES),
+        "user_message_count": sum(1 for m in c.messages if m.role in USER_ROLES),
     }
 
 

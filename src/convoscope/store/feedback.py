@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
 
 from convoscope.errors import FeedbackNotFound, Unprocessable
+from convoscope.store.annotations import REQUEUED
 from convoscope.store.ids import new_id
 from convoscope.store.prepared import Prepared, pipelined
 from convoscope.store.records import Feedback, FeedbackIn, Scope
@@ -31,7 +32,7 @@ _REQUEUE_THREAD = Prepared(
         semantic_threads.c.first_position <= bindparam("where_position"),
         semantic_threads.c.last_position >= bindparam("where_position"),
     )
-    .values(annotation_status="pending", annotation_due_at=None, annotation_attempts=0)
+    .values(REQUEUED)
 )
 _STORED_CREATED = Prepared(
     select(feedback.c.created_at).where(
