@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import NotFound
 from convoscope.store.prepared import in_chunks
@@ -148,12 +149,7 @@ def save_annotation(
     }
     result = conn.execute(
         update(semantic_threads)
-        .where(
-            t.project_id == thread.project_id,
-            t.id == thread.id,
-            t.annotation_status == CLAIMED,
-            t.annotation_claimed_at == thread.claimed_at,
-        )
+        .where(_still_claimed(thread))
         .values(
             **columns,
             annotated_by=source,
@@ -166,6 +162,16 @@ def save_annotation(
     return bool(result.rowcount)
 
 
+def _still_claimed(thread: ClaimedThread) -> ColumnElement[bool]:
+    """The thread, as long as the claim it was annotated under stands."""
+    return and_(
+        t.project_id == thread.project_id,
+        t.id == thread.id,
+        t.annotation_status == CLAIMED,
+        t.annotation_claimed_at == thread.claimed_at,
+    )
+
+
 def record_failure(
     conn: Connection, thread: ClaimedThread, error: str, *, max_attempts: int, backoff: timedelta
 ) -> None:
@@ -173,12 +179,7 @@ def record_failure(
     attempts = thread.attempts + 1
     conn.execute(
         update(semantic_threads)
-        .where(
-            t.project_id == thread.project_id,
-            t.id == thread.id,
-            t.annotation_status == CLAIMED,
-            t.annotation_claimed_at == thread.claimed_at,
-        )
+        .where(_still_claimed(thread))
         .values(
             annotation_status=FAILED if attempts >= max_attempts else PENDING,
             annotation_attempts=attempts,
@@ -200,11 +201,7 @@ def requeue(
         conditions.append(t.first_message_time >= since)
     if not everything:
         conditions.append(t.annotation_status.in_([PENDING, FAILED]))
-    result = conn.execute(
-        update(semantic_threads)
-        .where(*conditions)
-        .values(REQUEUED)
-    )
+    result = conn.execute(update(semantic_threads).where(*conditions).values(REQUEUED))
     return int(result.rowcount)
 
 
