@@ -12,10 +12,6 @@ from convoscope.annotate.analyzers.offline import OfflineAnalyzer
 from convoscope.annotate.model import Analyzer
 
 
-def offline_analyzer() -> Analyzer:
-    return OfflineAnalyzer()
-
-
 def configured_analyzer() -> Analyzer:
     """The LLM analyzer when ``CONVOSCOPE_LLM_BASE_URL`` is set, else the offline one."""
     settings = LLMSettings.from_env(os.environ)

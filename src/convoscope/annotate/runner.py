@@ -34,9 +34,6 @@ def fit(
     """Learn the project's glossary and categories, when the analyzer can."""
     fit_context = getattr(analyzer, "fit_context", None)
     if fit_context is None:
-        fallback = getattr(analyzer, "fallback", None)
-        fit_context = getattr(fallback, "fit_context", None)
-    if fit_context is None:
         return context
     fitted: ProjectContext = fit_context(threads, context)
     return fitted

@@ -26,7 +26,8 @@ from convoscope.annotate.model import Analyzer
 from convoscope.annotate.runner import InProcessRunner
 from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.cli.context import fail, migrated_engine, out
-from convoscope.schemas.common import parse_timestamp
+from convoscope.errors import QueryError
+from convoscope.query.operators import parse_time_value
 from convoscope.store import annotations as store
 from convoscope.store import keys as key_store
 from convoscope.store.database import Database
@@ -108,11 +109,10 @@ async def _run(
 def _parse_since(since: str | None) -> datetime | None:
     if since is None:
         return None
-    text = since if "T" in since else f"{since}T00:00:00Z"
     try:
-        return parse_timestamp(text)
-    except ValueError as err:
-        raise fail(f"--since {err}; e.g. 2025-03-01 or 2025-03-01T00:00:00Z") from None
+        return parse_time_value(since, "--since")
+    except QueryError as err:
+        raise fail(f"{err.detail}; e.g. 2025-03-01 or 2025-03-01T00:00:00Z") from None
 
 
 def _show_status(project: str | None) -> None:

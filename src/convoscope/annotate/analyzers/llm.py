@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -168,6 +168,11 @@ class LLMAnalyzer:
     def source(self) -> str:
         """Provenance of an annotation this analyzer produced: ``llm:<model>:<prompt>``."""
         return f"{self.name}:{self.version}"
+
+    def fit_context(self, threads: Sequence[ThreadText], context: ProjectContext) -> ProjectContext:
+        """The fallback's fitting: the LLM learns nothing ahead of time."""
+        fit = getattr(self.fallback, "fit_context", None)
+        return context if fit is None else cast(ProjectContext, fit(threads, context))
 
     def analyze_batch(
         self, threads: Sequence[ThreadText], context: ProjectContext
