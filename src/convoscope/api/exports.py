@@ -17,14 +17,9 @@ from convoscope.api.query import RawBody, compile_on
 from convoscope.api.responses import documented
 from convoscope.query.export import CsvExport, unpacked_keys
 from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
-from convoscope.query.parse import parse_body, parse_query
+from convoscope.query.parse import parse_request
 from convoscope.schemas.query import (
-    QueryConversationsRequestBody,
-    QueryEventsRequestBody,
-    QueryFeedbackRequestBody,
-    QueryRequest,
     QueryResponseBody,
-    QuerySemanticThreadsRequestBody,
 )
 from convoscope.settings import Settings
 from convoscope.store.database import Database
@@ -40,10 +35,9 @@ async def export_csv(
     settings: Settings,
     scope: Scope,
     resource: Resource,
-    model: type[QueryRequest],
     body: dict[str, Any] | None,
 ) -> StreamingResponse:
-    query = parse_query(resource, parse_body(model, body))
+    query = parse_request(resource, body)
     export = CsvExport(
         db.engine,
         lambda conn: compile_on(conn, query, scope.project_id),
@@ -76,9 +70,7 @@ def _responses() -> dict[int | str, Any]:
 async def export_conversations(
     db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
 ) -> StreamingResponse:
-    return await export_csv(
-        db, settings, caller.scope, CONVERSATIONS, QueryConversationsRequestBody, body
-    )
+    return await export_csv(db, settings, caller.scope, CONVERSATIONS, body)
 
 
 @router.post(
@@ -91,7 +83,7 @@ async def export_conversations(
 async def export_events(
     db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
 ) -> StreamingResponse:
-    return await export_csv(db, settings, caller.scope, EVENTS, QueryEventsRequestBody, body)
+    return await export_csv(db, settings, caller.scope, EVENTS, body)
 
 
 @router.post(
@@ -104,7 +96,7 @@ async def export_events(
 async def export_feedback(
     db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
 ) -> StreamingResponse:
-    return await export_csv(db, settings, caller.scope, FEEDBACK, QueryFeedbackRequestBody, body)
+    return await export_csv(db, settings, caller.scope, FEEDBACK, body)
 
 
 @router.post(
@@ -117,6 +109,4 @@ async def export_feedback(
 async def export_semantic_threads(
     db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
 ) -> StreamingResponse:
-    return await export_csv(
-        db, settings, caller.scope, SEMANTIC_THREADS, QuerySemanticThreadsRequestBody, body
-    )
+    return await export_csv(db, settings, caller.scope, SEMANTIC_THREADS, body)

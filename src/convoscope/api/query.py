@@ -26,19 +26,14 @@ from convoscope.query.fields import (
 )
 from convoscope.query.model import Query
 from convoscope.query.operators import parse_time_value
-from convoscope.query.parse import parse_body, parse_query
+from convoscope.query.parse import parse_body, parse_request
 from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
 from convoscope.query.searches import top_search_queries, weekly_search_users
 from convoscope.schemas.query import (
     PropertyKeysRequestBody,
     PropertyResults,
     PropertyValuesRequestBody,
-    QueryConversationsRequestBody,
-    QueryEventsRequestBody,
-    QueryFeedbackRequestBody,
-    QueryRequest,
     QueryResponseBody,
-    QuerySemanticThreadsRequestBody,
     TopSearchQueriesResponse,
     WeeklySearchUsersResponse,
 )
@@ -69,10 +64,9 @@ async def run_query(
     advisor: PathAdvisor,
     scope: Scope,
     resource: Resource,
-    model: type[QueryRequest],
     body: dict[str, Any] | None,
 ) -> JSONResponse:
-    query = parse_query(resource, parse_body(model, body))
+    query = parse_request(resource, body)
 
     def fetch(conn: Connection) -> tuple[list[dict[str, Any]], int]:
         with advisor.watch(conn, [resource.name], query.json_paths()):
@@ -99,9 +93,7 @@ async def query_conversations(
     db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """Rows, groups or aggregates over the project's conversations (at most 1000 rows)."""
-    return await run_query(
-        db, settings, advisor, caller.scope, CONVERSATIONS, QueryConversationsRequestBody, body
-    )
+    return await run_query(db, settings, advisor, caller.scope, CONVERSATIONS, body)
 
 
 @router.post(
@@ -114,9 +106,7 @@ async def query_events(
     db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """Rows, groups or aggregates over the project's events (at most 1000 rows)."""
-    return await run_query(
-        db, settings, advisor, caller.scope, EVENTS, QueryEventsRequestBody, body
-    )
+    return await run_query(db, settings, advisor, caller.scope, EVENTS, body)
 
 
 @router.post(
@@ -129,9 +119,7 @@ async def query_feedback(
     db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """Rows, groups or aggregates over the project's feedback (at most 1000 rows)."""
-    return await run_query(
-        db, settings, advisor, caller.scope, FEEDBACK, QueryFeedbackRequestBody, body
-    )
+    return await run_query(db, settings, advisor, caller.scope, FEEDBACK, body)
 
 
 @router.post(
@@ -144,9 +132,7 @@ async def query_semantic_threads(
     db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
 ) -> JSONResponse:
     """Rows, groups or aggregates over the project's question/answer threads."""
-    return await run_query(
-        db, settings, advisor, caller.scope, SEMANTIC_THREADS, QuerySemanticThreadsRequestBody, body
-    )
+    return await run_query(db, settings, advisor, caller.scope, SEMANTIC_THREADS, body)
 
 
 @router.post(

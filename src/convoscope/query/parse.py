@@ -94,6 +94,13 @@ def _without_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     return tuple(out)
 
 
+def parse_request(resource: Resource, body: Any) -> Query:
+    """The JSON body of ``/query/<resource>`` or its export, validated and checked; only
+    semantic threads take a text ``query``."""
+    model = QuerySemanticThreadsRequestBody if resource.search_columns else QueryRequest
+    return parse_query(resource, parse_body(model, body))
+
+
 def parse_query(resource: Resource, body: QueryRequest) -> Query:
     """Check every name and value of ``body`` against ``resource``; return the query."""
     selections = tuple(
