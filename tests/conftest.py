@@ -22,6 +22,7 @@ from convoscope.auth.access import KeyType
 from convoscope.auth.keys import display_prefix, generate_key, hash_key
 from convoscope.settings import Settings
 from convoscope.store import keys as key_store
+from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
 from convoscope.store.migrate import upgrade
 from convoscope.store.records import Scope
@@ -95,6 +96,15 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)  # a no-op on the migrated PostgreSQL clone
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Database]:
+    """The database as the server sees it, its writer running for the test."""
+    database = Database(engine)
+    database.start()
+    yield database
+    database.writer.stop()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ upsert, after a crash, beside another worker, and never over what a person verif
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,14 +36,6 @@ def conversation(conversation_id: str, pairs: Sequence[tuple[str, str]]) -> Conv
         messages.append(MessageIn(role="user", content=question, id=f"{conversation_id}-q{i}"))
         messages.append(MessageIn(role="assistant", content=answer, id=f"{conversation_id}-a{i}"))
     return ConversationIn(type="openai", messages=messages, id=conversation_id)
-
-
-@pytest.fixture
-async def db(engine: Engine) -> AsyncIterator[Database]:
-    database = Database(engine)
-    database.start()
-    yield database
-    database.writer.stop()
 
 
 @pytest.fixture

@@ -9,15 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from tests.api.test_conversations import log
 from tests.api.test_errors import assert_problem
 from tests.builders import openai_conversation
 from tests.conftest import ProjectKeys, make_project
-
-
-async def log(client: httpx.AsyncClient, body: dict[str, Any]) -> Any:
-    response = await client.post("/conversations", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def query(client: httpx.AsyncClient, resource: str, body: Any) -> Any:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any
 
 import httpx
 
+from tests.api.test_conversations import log
 from tests.api.test_errors import assert_problem
 from tests.builders import openai_conversation
 
@@ -18,11 +18,6 @@ def rows(response: httpx.Response) -> list[list[str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     return list(csv.reader(io.StringIO(response.text)))
-
-
-async def log(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
-    response = await client.post("/conversations", json=body)
-    assert response.status_code == 200, response.text
 
 
 async def test_raw_conversation_export_unpacks_json_objects(client: httpx.AsyncClient) -> None:

@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 from convoscope.app import create_app
 from convoscope.settings import Settings
 from convoscope.store import path_indexes
-from tests.api.test_query_exports import log, rows
+from tests.api.test_conversations import log
+from tests.api.test_query_exports import rows
 from tests.builders import openai_conversation
 from tests.conftest import make_project
 

@@ -6,13 +6,14 @@ import httpx
 from sqlalchemy import Engine, select
 
 from convoscope.store.tables import semantic_threads
+from tests.api.test_conversations import log
 from tests.api.test_errors import assert_problem
 from tests.builders import openai_conversation
 from tests.conftest import ProjectKeys
 
 
 async def test_verify_sets_fields_and_marks_them(client: httpx.AsyncClient, engine: Engine) -> None:
-    await client.post("/conversations", json=openai_conversation("c1"))
+    await log(client, openai_conversation("c1"))
     with engine.connect() as conn:
         thread_id = conn.execute(select(semantic_threads.c.id)).scalar_one()
     response = await client.post(

@@ -35,7 +35,7 @@ def env(database_url: str, engine: Engine) -> dict[str, str]:
     return {"CONVOSCOPE_DATABASE_URL": database_url}
 
 
-def test_annotate_backfills_and_status_counts(env: dict[str, str], engine: Engine) -> None:
+def test_annotate_backfills_and_status_counts(env: dict[str, str]) -> None:
     before = runner.invoke(app, ["annotate", "--status"], env=env)
     assert before.exit_code == 0, before.output
     assert "acme" in before.stdout and "2" in before.stdout

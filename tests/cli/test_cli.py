@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from convoscope.cli import app
@@ -13,11 +12,6 @@ from convoscope.cli.serve import _first_start_key
 from convoscope.store.engine import make_engine
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(database_url: str, engine: Engine) -> dict[str, str]:
-    return {"CONVOSCOPE_DATABASE_URL": database_url}
 
 
 def test_keys_create_prints_the_key_alone_on_the_last_line(env: dict[str, str]) -> None:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from convoscope.cli import app
 
 runner = CliRunner()
 COMPANY = ["conversations", "userProperties", "company"]
-
-
-@pytest.fixture
-def env(database_url: str, engine: Engine) -> dict[str, str]:
-    return {"CONVOSCOPE_DATABASE_URL": database_url}
 
 
 def test_create_list_and_drop(env: dict[str, str]) -> None:

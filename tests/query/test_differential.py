@@ -173,6 +173,25 @@ FILTERS = st.recursive(
 )
 
 
+def conversation_row(
+    id: str, *, properties: Any = None, userProperties: Any = None, **overrides: Any
+) -> dict[str, Any]:
+    """A conversation row for ``store``: one user message on 2025-03-03, no integration;
+    ``overrides`` replace any other field."""
+    return {
+        "id": id,
+        "userMessageCount": 1,
+        "organizationId": "org",
+        "projectId": PROJECT,
+        "integrationId": None,
+        "firstMessageTime": datetime(2025, 3, 3, tzinfo=UTC),
+        "type": "openai",
+        "properties": properties,
+        "userProperties": userProperties,
+        **overrides,
+    }
+
+
 def store(engine: Engine, data: list[dict[str, Any]]) -> None:
     with engine.begin() as conn:
         conn.execute(delete(conversations))
@@ -345,12 +364,8 @@ def _empty(measures: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for m in measures:
         if m["aggregation"] in {"count", "countDistinct"}:
-            out.update(reference._aggregate(m, []) or {_key(m): 0})
+            out.update(reference._aggregate(m, []))
     return out
-
-
-def _key(m: dict[str, Any]) -> str:
-    return f"{m['aggregation']}_{'.'.join([m['field'], *(m.get('path') or [])])}"
 
 
 @pytest.mark.parametrize(
@@ -365,17 +380,6 @@ def _key(m: dict[str, Any]) -> str:
     ],
 )
 def test_no_where_reaches_another_project(engine: Engine, where: dict[str, Any]) -> None:
-    row = {
-        "id": "c1",
-        "userMessageCount": 1,
-        "organizationId": "org",
-        "projectId": PROJECT,
-        "integrationId": None,
-        "firstMessageTime": datetime(2025, 3, 3, tzinfo=UTC),
-        "type": "openai",
-        "properties": None,
-        "userProperties": None,
-    }
-    store(engine, [row])
+    store(engine, [conversation_row("c1")])
     got = run(engine, {"where": where})
     assert [r["projectId"] for r in got] == ([PROJECT] if "or" in where else [])

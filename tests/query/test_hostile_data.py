@@ -4,13 +4,12 @@ strings, JSON nulls next to absent keys and SQL NULL columns."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from tests.query.test_differential import run, store
+from tests.query.test_differential import conversation_row, run, store
 
 ROWS: dict[str, tuple[Any, Any]] = {
     "h1": ({"a.b": 1, "plan": "pro"}, {"id": "42"}),
@@ -90,17 +89,7 @@ def test_operator_on_hostile_data(
     store(
         engine,
         [
-            {
-                "id": name,
-                "userMessageCount": 1,
-                "organizationId": "org",
-                "projectId": "p_diff",
-                "integrationId": None,
-                "firstMessageTime": datetime(2025, 3, 3, tzinfo=UTC),
-                "type": "openai",
-                "properties": properties,
-                "userProperties": user,
-            }
+            conversation_row(name, properties=properties, userProperties=user)
             for name, (properties, user) in ROWS.items()
         ],
     )
@@ -115,22 +104,13 @@ ESCAPED = ["tab\there", 'say "hi"', "back\\slash", "line\u2028sep", "ctl\x1f", "
 
 @pytest.mark.parametrize("text", ESCAPED)
 def test_contains_finds_strings_that_need_escaping(engine: Engine, text: str) -> None:
-    row = {
-        "userMessageCount": 1,
-        "organizationId": "org",
-        "projectId": "p_diff",
-        "integrationId": None,
-        "firstMessageTime": datetime(2025, 3, 3, tzinfo=UTC),
-        "type": "openai",
-        "userProperties": None,
-    }
     store(
         engine,
         [
-            {**row, "id": "value", "properties": {"note": text}},
-            {**row, "id": "key", "properties": {text: 1}},
-            {**row, "id": "element", "properties": {"tags": ["x", text]}},
-            {**row, "id": "other", "properties": {"note": text + "!"}},
+            conversation_row("value", properties={"note": text}),
+            conversation_row("key", properties={text: 1}),
+            conversation_row("element", properties={"tags": ["x", text]}),
+            conversation_row("other", properties={"note": text + "!"}),
         ],
     )
 

@@ -4,7 +4,6 @@ engines."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -12,9 +11,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from convoscope.query.properties import property_keys
-from tests.query.test_differential import JSON, KEYS, PROJECT, store
+from tests.query.test_differential import JSON, KEYS, PROJECT, conversation_row, store
 
-AT = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 # Documents of every JSON type, and strings whose text reads like an object.
 DOCUMENTS = (
     st.none()
@@ -26,20 +24,6 @@ DOCUMENTS = (
 )
 
 
-def _row(i: int, properties: Any) -> dict[str, Any]:
-    return {
-        "id": f"k{i}",
-        "userMessageCount": 1,
-        "organizationId": "org",
-        "projectId": PROJECT,
-        "integrationId": None,
-        "firstMessageTime": AT,
-        "type": "openai",
-        "properties": properties,
-        "userProperties": None,
-    }
-
-
 @settings(
     max_examples=60,
     deadline=None,
@@ -47,7 +31,7 @@ def _row(i: int, properties: Any) -> dict[str, Any]:
 )
 @given(documents=st.lists(DOCUMENTS, max_size=8))
 def test_keys_are_those_of_the_objects(engine: Engine, documents: list[Any]) -> None:
-    store(engine, [_row(i, d) for i, d in enumerate(documents)])
+    store(engine, [conversation_row(f"k{i}", properties=d) for i, d in enumerate(documents)])
     with engine.connect() as conn:
         found = property_keys(conn, PROJECT, "properties", ["conversations_view"], None)
     expected = sorted({key for d in documents if isinstance(d, dict) for key in d})

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, insert
 from convoscope.query.properties import property_values
 from convoscope.store.tables import events
 from tests.query import reference
-from tests.query.test_differential import KEYS, PROJECT, rows, store, unique_ids
+from tests.query.test_differential import KEYS, PROJECT, conversation_row, rows, store, unique_ids
 
 AT = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 SCALAR_VALUES = st.sampled_from(
@@ -89,19 +89,7 @@ def test_values_agree_with_a_count_in_python(
 def test_the_limit_cuts_the_ranking_in_the_database(
     engine: Engine, plans: list[Any], limit: int
 ) -> None:
-    data = [
-        {
-            "id": f"c{i}",
-            "type": "openai",
-            "organizationId": "o",
-            "integrationId": None,
-            "properties": {"plan": plan},
-            "userProperties": None,
-            "firstMessageTime": AT,
-            "userMessageCount": 1,
-        }
-        for i, plan in enumerate(plans)
-    ]
+    data = [conversation_row(f"c{i}", properties={"plan": plan}) for i, plan in enumerate(plans)]
     store(engine, data)
     documents = [row["properties"] for row in data]
     assert values(engine, "plan", limit) == expected(documents, "plan", limit)
@@ -111,16 +99,9 @@ def test_the_limit_cuts_the_ranking_in_the_database(
 def mixed(engine: Engine) -> Engine:
     plans: list[Any] = ["pro", "pro", 3, "3", {"tier": 1}, [1, 2], "free", None, True, 1.5]
     data = [
-        {
-            "id": f"c{i}",
-            "type": "openai",
-            "organizationId": "o",
-            "integrationId": None,
-            "properties": {"plan": plan},
-            "userProperties": {"id": i},
-            "firstMessageTime": AT,
-            "userMessageCount": i,
-        }
+        conversation_row(
+            f"c{i}", properties={"plan": plan}, userProperties={"id": i}, userMessageCount=i
+        )
         for i, plan in enumerate(plans)
     ]
     store(engine, data)

@@ -3,8 +3,6 @@ limits, or logs the command that would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine
 
@@ -22,12 +20,10 @@ LOGGER = "convoscope.store.path_advisor"
 
 
 @pytest.fixture
-def db(engine: Engine) -> Iterator[Database]:
-    store(engine, _rows(HOSTILE))
-    database = Database(engine)
-    database.start()
-    yield database
-    database.writer.stop()
+def db(db: Database) -> Database:
+    """The shared database fixture, holding the hostile rows of test_path_indexes."""
+    store(db.engine, _rows(HOSTILE))
+    return db
 
 
 async def _after_slow_query(advisor: PathAdvisor, paths: Paths) -> None:

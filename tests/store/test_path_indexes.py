@@ -4,7 +4,6 @@ where they apply, and the indexes survive what happens to the schema."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from convoscope.schemas.query import QueryConversationsRequestBody
 from convoscope.store import migrate, path_indexes
 from convoscope.store.path_indexes import PathIndexError
 from convoscope.store.tables import conversations
-from tests.query.test_differential import PROJECT, rows, store, unique_ids
+from tests.query.test_differential import PROJECT, conversation_row, rows, store, unique_ids
 
 U, P = "userProperties", "properties"
 # Keys SQLite's path syntax spells, digit keys that also index arrays among them.
@@ -48,17 +47,9 @@ HOSTILE: list[dict[str, Any]] = [
 
 def _rows(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {
-            "id": row["id"],
-            "userMessageCount": 1,
-            "organizationId": "org",
-            "projectId": PROJECT,
-            "integrationId": None,
-            "firstMessageTime": datetime(2025, 3, 3, tzinfo=UTC),
-            "type": "openai",
-            "properties": row.get("properties"),
-            "userProperties": row["userProperties"],
-        }
+        conversation_row(
+            row["id"], properties=row.get("properties"), userProperties=row["userProperties"]
+        )
         for row in data
     ]
 

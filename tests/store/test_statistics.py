@@ -58,43 +58,33 @@ def test_a_refresh_gathers_statistics_for_tables_with_rows(
     assert "pk_conversations" in plan or "sqlite_autoindex_conversations_1" in plan, plan
 
 
-async def test_the_server_refreshes_as_writes_double(engine: Engine, project: ProjectKeys) -> None:
-    db = Database(engine)
-    db.start()
-    try:
-        async with StatisticsUpkeep(db, first_after=20, poll_seconds=0.02) as upkeep:
-            await asyncio.sleep(0.1)
-            assert upkeep.refreshes == 0  # nothing stored: nothing to refresh
-            for n in range(25):  # one write each
-                await db.write(partial(log_conversations, scope=project.scope, count=1, start=n))
-            for _ in range(200):
-                if upkeep.refreshes:
-                    break
-                await asyncio.sleep(0.02)
-            assert upkeep.refreshes == 1
-            assert not await db.read(lacks_statistics)
-            # The next refresh waits until the writes have doubled.
-            await db.write(lambda conn: log_conversations(conn, project.scope, 1, 100))
-            await asyncio.sleep(0.1)
-            assert upkeep.refreshes == 1
-    finally:
-        db.close()
+async def test_the_server_refreshes_as_writes_double(db: Database, project: ProjectKeys) -> None:
+    async with StatisticsUpkeep(db, first_after=20, poll_seconds=0.02) as upkeep:
+        await asyncio.sleep(0.1)
+        assert upkeep.refreshes == 0  # nothing stored: nothing to refresh
+        for n in range(25):  # one write each
+            await db.write(partial(log_conversations, scope=project.scope, count=1, start=n))
+        for _ in range(200):
+            if upkeep.refreshes:
+                break
+            await asyncio.sleep(0.02)
+        assert upkeep.refreshes == 1
+        assert not await db.read(lacks_statistics)
+        # The next refresh waits until the writes have doubled.
+        await db.write(lambda conn: log_conversations(conn, project.scope, 1, 100))
+        await asyncio.sleep(0.1)
+        assert upkeep.refreshes == 1
 
 
 async def test_a_database_with_rows_and_no_statistics_is_refreshed_at_start(
-    engine: Engine, project: ProjectKeys
+    engine: Engine, db: Database, project: ProjectKeys
 ) -> None:
     with engine.begin() as conn:
         log_conversations(conn, project.scope, 5)
-    db = Database(engine)
-    db.start()
-    try:
-        async with StatisticsUpkeep(db, poll_seconds=0.02) as upkeep:
-            for _ in range(200):
-                if upkeep.refreshes:
-                    break
-                await asyncio.sleep(0.02)
-            assert upkeep.refreshes == 1
-        assert not await db.read(lacks_statistics)
-    finally:
-        db.close()
+    async with StatisticsUpkeep(db, poll_seconds=0.02) as upkeep:
+        for _ in range(200):
+            if upkeep.refreshes:
+                break
+            await asyncio.sleep(0.02)
+        assert upkeep.refreshes == 1
+    assert not await db.read(lacks_statistics)

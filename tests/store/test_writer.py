@@ -83,11 +83,10 @@ def test_stop_commits_what_was_queued_and_then_refuses(engine: Engine) -> None:
         writer.submit(insert_org("late"))
 
 
+@pytest.mark.postgres_only
 async def test_postgresql_plans_the_writer_generically_and_readers_per_run(
-    engine: Engine, dialect: str
+    engine: Engine,
 ) -> None:
-    if dialect != "postgresql":
-        pytest.skip("plan caching is PostgreSQL's")
     writer = Writer(engine)
     writer.start()
     try:
