@@ -177,7 +177,12 @@ class AnnotationWorker:
 
     async def _fitted_context(self, project_id: str) -> ProjectContext:
         """The project's context, with its categories (re)fitted when it has grown enough."""
-        stored = await self._db.read(lambda conn: store.load_context(conn, project_id))
+        stored, total = await self._db.read(
+            lambda conn: (
+                store.load_context(conn, project_id),
+                store.count_threads(conn, project_id),
+            )
+        )
         context = ProjectContext(
             glossary=tuple(stored.glossary),
             learned_glossary=tuple(stored.learned_glossary),
@@ -185,7 +190,6 @@ class AnnotationWorker:
             if stored.category_model
             else None,
         )
-        total = await self._db.read(lambda conn: store.count_threads(conn, project_id))
         wanted = max(self.settings.min_threads_to_fit, 2 * stored.fitted_threads)
         if total < wanted:
             return context

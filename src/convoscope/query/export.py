@@ -109,7 +109,6 @@ class CsvExport:
         # Compiled on the export's connection: the SQL depends on the path indexes there.
         self._compile = compile
         self._compiled: CompiledQuery | None = None
-        self._unpack = set(unpack)
         self._kinds = unpack
         self._plan: list[tuple[Any, ...]] = []
         self._deadline = _Deadline(seconds)
@@ -155,13 +154,13 @@ class CsvExport:
         in C, over the query as a subquery); arrays of objects, which need index and key,
         by reading the column.
         """
-        if not self._unpack:
+        if not self._kinds:
             return {}
         inner = self.compiled.statement.order_by(None).subquery("export")
         labels = {
             key: f"c{i}"
             for i, (key, _shaper) in enumerate(self.compiled.shapers)
-            if key in self._unpack
+            if key in self._kinds
         }
         shapers = dict(self.compiled.shapers)
         found: dict[str, set[str]] = {}
