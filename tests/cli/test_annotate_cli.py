@@ -88,3 +88,20 @@ def test_glossary_and_verify(env: dict[str, str], engine: Engine) -> None:
     )
     assert bad.exit_code == 1
     assert "--set takes FIELD=VALUE with FIELD one of isOnTopic" in bad.stderr
+    # Values are checked as the API checks them, before anything is stored.
+    for setting, message in (
+        ("isClear=banana", "--set isClear: Input should be a valid boolean"),
+        ("sentiment=angry", "--set sentiment: Input should be 'positive', 'neutral' or"),
+    ):
+        wrong = runner.invoke(
+            app, ["threads", "verify", thread_id, "--project", "acme", "--set", setting], env=env
+        )
+        assert wrong.exit_code == 1
+        assert message in wrong.stderr
+    with engine.connect() as conn:
+        kept = conn.execute(
+            select(semantic_threads.c.is_clear, semantic_threads.c.sentiment).where(
+                semantic_threads.c.id == thread_id
+            )
+        ).one()
+    assert "banana" not in tuple(kept) and "angry" not in tuple(kept)

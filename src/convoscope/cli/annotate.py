@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -28,6 +29,7 @@ from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.cli.context import fail, migrated_engine, out
 from convoscope.errors import QueryError
 from convoscope.query.operators import parse_time_value
+from convoscope.schemas.threads import ThreadVerification
 from convoscope.store import annotations as store
 from convoscope.store import keys as key_store
 from convoscope.store.database import Database
@@ -143,7 +145,14 @@ def verify(
     ],
 ) -> None:
     """Correct annotation fields by hand; they are never overwritten again."""
-    values = dict(_parse_assignment(item) for item in field)
+    # The API's own model: types, lengths and the sentiment values are checked alike.
+    try:
+        checked = ThreadVerification.model_validate(dict(_parse_assignment(item) for item in field))
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        raise fail(f"--set {name}: {first['msg']}") from None
+    values = checked.model_dump(include=checked.model_fields_set)
     with migrated_engine() as engine, engine.begin() as conn:
         found = key_store.get_project(conn, project)
         result = store.verify_fields(conn, found.id, thread_id, values)
