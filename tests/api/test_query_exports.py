@@ -133,3 +133,15 @@ async def test_a_bad_export_is_a_problem_not_a_csv(client: httpx.AsyncClient) ->
         "/query/events/export", json={"select": [{"type": "field", "field": "nope"}]}
     )
     assert assert_problem(response, 400)["field"] == "select[0].field"
+
+
+async def test_a_field_selected_twice_is_exported_as_first_asked(
+    client: httpx.AsyncClient,
+) -> None:
+    await log(client, openai_conversation("c1", properties={"plan": "pro"}))
+    select = [
+        {"type": "field", "field": "properties", "mode": "json"},
+        {"type": "field", "field": "properties"},
+    ]
+    table = rows(await client.post("/query/conversations/export", json={"select": select}))
+    assert table == [["properties"], ['{"plan":"pro"}']]

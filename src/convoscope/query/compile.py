@@ -182,15 +182,12 @@ def _output(field: Field, value: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _raw(query: Query, condition: ColumnElement[bool], json_value: _JsonValues) -> CompiledQuery:
     resource = query.resource
-    selections = [s for s in query.selections if isinstance(s, SelectField)]
-    if not selections:
-        selections = [SelectField(f.name, f) for f in resource.fields.values()]
+    selections = query.field_selections()
     columns: list[Label[Any]] = []
     shapers: list[tuple[str, Shaper]] = []
     by_key: dict[str, ColumnElement[Any]] = {}
-    unique = _unique(selections)
-    plain = [False] * len(unique)
-    for s in unique:
+    plain = [False] * len(selections)
+    for s in selections:
         if s.path:
             value: ColumnElement[Any] = json_value(s.field, s.path)
             columns.append(JsonText(value).label(f"c{len(columns)}"))
@@ -215,16 +212,6 @@ def _raw(query: Query, condition: ColumnElement[bool], json_value: _JsonValues) 
     statement = select(*columns).where(condition).order_by(*order)
     count = select(func.count()).select_from(resource.table).where(condition)
     return CompiledQuery(statement, tuple(shapers), count, plain=tuple(plain))
-
-
-def _unique(selections: list[SelectField]) -> list[SelectField]:
-    seen: set[str] = set()
-    out = []
-    for s in selections:
-        if s.key not in seen:
-            seen.add(s.key)
-            out.append(s)
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +308,7 @@ def _grouped(
             dimensions[item.key] = _dimension(resource, item, json_value)
     measures: dict[str, SelectAggregate] = {}
     for item in query.selections:
-        if isinstance(item, SelectAggregate) and item.key not in measures:
+        if isinstance(item, SelectAggregate):
             measures[item.key] = item
 
     measure_inputs = {

@@ -24,7 +24,7 @@ from convoscope.errors import QueryTimeout
 from convoscope.query.compile import CompiledQuery
 from convoscope.query.execute import clear_limit, is_timeout, set_limit
 from convoscope.query.fields import Kind
-from convoscope.query.model import Query, SelectField
+from convoscope.query.model import Query
 from convoscope.query.rows import OMIT
 from convoscope.query.sql import object_keys
 
@@ -35,12 +35,9 @@ _UNPACKED_KINDS = (Kind.OBJECT, Kind.OBJECT_ARRAY)
 def unpacked_keys(query: Query) -> dict[str, Kind]:
     """The output keys written one column per JSON key rather than as JSON text, with the
     kind of their field."""
-    selections = [s for s in query.selections if isinstance(s, SelectField)]
-    if not query.selections and not query.is_grouped:
-        selections = [SelectField(f.name, f) for f in query.resource.fields.values()]
     return {
         s.key: s.field.kind
-        for s in selections
+        for s in query.field_selections()
         if not s.path and not s.as_json and s.field.kind in _UNPACKED_KINDS
     }
 

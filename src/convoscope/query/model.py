@@ -136,6 +136,13 @@ class Query:
                 pending.extend(node.items)
         return out
 
+    def field_selections(self) -> list[SelectField]:
+        """The fields selected: those asked for, or every field of a raw query that asks
+        for none."""
+        if not self.selections and not self.is_grouped:
+            return [SelectField(f.name, f) for f in self.resource.fields.values()]
+        return [s for s in self.selections if isinstance(s, SelectField)]
+
     @property
     def is_grouped(self) -> bool:
         """Aggregations, group-by and time buckets all make one row per group."""

@@ -103,9 +103,13 @@ def parse_request(resource: Resource, body: Any) -> Query:
 
 def parse_query(resource: Resource, body: QueryRequest) -> Query:
     """Check every name and value of ``body`` against ``resource``; return the query."""
-    selections = tuple(
-        _selection(resource, s, f"select[{i}]") for i, s in enumerate(body.select or [])
-    )
+    # A key selected twice is selected once, as first asked: the compiler and the export
+    # then agree on what its column holds.
+    first: dict[str, Selection] = {}
+    for i, s in enumerate(body.select or []):
+        selection = _selection(resource, s, f"select[{i}]")
+        first.setdefault(selection.key, selection)
+    selections = tuple(first.values())
     group_by = tuple(
         _group_key(resource, g.field, tuple(g.path or ()), g.includeInSelect, f"groupBy[{i}]")
         for i, g in enumerate(body.groupBy or [])
