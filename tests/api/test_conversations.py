@@ -202,6 +202,40 @@ async def test_upsert_replaces_messages_and_keeps_ids_by_position(
     assert (await client.get("/conversations/c1")).json() == shorter
 
 
+KEPT_FIELDS: dict[str, Any] = {
+    "properties": {"plan": "pro"},
+    "userProperties": {"id": "u1"},
+    "tags": ["beta"],
+    "externalId": "ticket-1",
+    "externalUrl": "https://support.example.com/1",
+    "visibility": "public",
+    "supportTicketConversationId": "st-1",
+}
+
+
+async def test_an_upsert_that_omits_a_top_level_field_keeps_its_stored_value(
+    client: httpx.AsyncClient,
+) -> None:
+    await log(client, openai_conversation("c1", **KEPT_FIELDS))
+    second = await log(client, openai_conversation("c1", turns=2))
+    assert {name: second[name] for name in KEPT_FIELDS} == KEPT_FIELDS
+    assert (await client.get("/conversations/c1")).json() == second
+    assert len(second["messages"]) == 4
+
+
+async def test_an_explicit_null_clears_a_stored_top_level_field(
+    client: httpx.AsyncClient,
+) -> None:
+    await log(client, openai_conversation("c1", **KEPT_FIELDS))
+    cleared = {name: None for name in KEPT_FIELDS}
+    second = await log(client, openai_conversation("c1", turns=2, **cleared))
+    assert {name: second[name] for name in KEPT_FIELDS} == cleared
+    assert (await client.get("/conversations/c1")).json() == second
+    changed = await log(client, openai_conversation("c1", properties={"plan": "team"}))
+    assert changed["properties"] == {"plan": "team"}
+    assert changed["userProperties"] is None
+
+
 async def test_changing_a_conversations_type_is_refused(client: httpx.AsyncClient) -> None:
     await log(client, openai_conversation("c1"))
     response = await client.post("/conversations", json=support_conversation("c1"))

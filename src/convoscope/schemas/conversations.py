@@ -17,7 +17,13 @@ from convoscope.schemas.common import (
     dump_user_properties,
     format_timestamp,
 )
-from convoscope.store.records import Conversation, ConversationIn, Message, MessageIn
+from convoscope.store.records import (
+    KEPT_WHEN_OMITTED,
+    Conversation,
+    ConversationIn,
+    Message,
+    MessageIn,
+)
 
 ConversationType = Literal["openai", "support_ticket", "support_copilot"]
 Visibility = Literal["private", "public"]
@@ -109,11 +115,30 @@ create_conversation_adapter: TypeAdapter[
 ] = TypeAdapter(CreateConversation)
 
 
+# The wire name of each field an update keeps when the request omits it.
+_KEPT_FIELDS = dict(
+    zip(
+        KEPT_WHEN_OMITTED,
+        (
+            "properties",
+            "userProperties",
+            "tags",
+            "externalId",
+            "externalUrl",
+            "visibility",
+            "supportTicketConversationId",
+        ),
+        strict=True,
+    )
+)
+
+
 def to_conversation_in(
     body: CreateOpenAIConversation
     | CreateSupportTicketConversation
     | CreateSupportCopilotConversation,
 ) -> ConversationIn:
+    sent = body.model_fields_set
     return ConversationIn(
         type=body.type,
         id=body.id,
@@ -128,6 +153,7 @@ def to_conversation_in(
         created_at=body.createdAt,
         updated_at=body.updatedAt,
         messages=[_to_message_in(m) for m in body.messages],
+        omitted=frozenset(column for column, wire in _KEPT_FIELDS.items() if wire not in sent),
     )
 
 

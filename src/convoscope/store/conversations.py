@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -27,7 +28,13 @@ from sqlalchemy import (
 from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
 from convoscope.store.ids import new_id
 from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params, pipelined
-from convoscope.store.records import Conversation, ConversationIn, Message, Scope
+from convoscope.store.records import (
+    KEPT_WHEN_OMITTED,
+    Conversation,
+    ConversationIn,
+    Message,
+    Scope,
+)
 from convoscope.store.tables import conversations, events, feedback, messages
 from convoscope.store.threads import USER_ROLES, delete_threads, derive_threads
 
@@ -35,7 +42,11 @@ from convoscope.store.threads import USER_ROLES, delete_threads, derive_threads
 # Core statement costs several times more than running it on SQLite (~150 µs vs ~35 µs),
 # and Connection.execute's bookkeeping as much again (see store/prepared.py).
 _FIND_CONVERSATION = Prepared(
-    select(conversations.c.type, conversations.c.created_at).where(
+    select(
+        conversations.c.type,
+        conversations.c.created_at,
+        *(conversations.c[column] for column in KEPT_WHEN_OMITTED),
+    ).where(
         conversations.c.project_id == bindparam("project_id"),
         conversations.c.id == bindparam("conversation_id"),
     )
@@ -100,6 +111,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     The body always carries the complete history, so the stored messages are replaced by
     those sent. A message sent without an id keeps the id of the stored message at the
     same position, so feedback and events that point at earlier messages stay valid.
+    A top-level field the request omitted (data.omitted) keeps its stored value.
     """
     now = datetime.now(UTC)
     conversation_id = data.id or new_id("conv")
@@ -158,6 +170,13 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     if client_ids:
         _refuse_foreign_message_ids(conn, scope, conversation_id, client_ids)
 
+    kept: dict[str, Any] = {}
+    if existing is not None:
+        kept = {
+            column: existing[2 + index]
+            for index, column in enumerate(KEPT_WHEN_OMITTED)
+            if column in data.omitted
+        }
     conversation = Conversation(
         id=conversation_id,
         type=data.type,
@@ -175,6 +194,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         tags=data.tags,
         messages=stored,
     )
+    conversation = replace(conversation, **kept)
     # The writes need no answer until the end: one round trip on PostgreSQL.
     with pipelined(conn):
         row = _conversation_row(conversation)

@@ -49,6 +49,21 @@ class ConversationIn:
     tags: list[str] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Columns (of KEPT_WHEN_OMITTED) the request left out: an update keeps their stored
+    # values, where a None that was sent clears them.
+    omitted: frozenset[str] = frozenset()
+
+
+# The top-level fields an upsert that omits them leaves as stored.
+KEPT_WHEN_OMITTED = (
+    "properties",
+    "user_properties",
+    "tags",
+    "external_id",
+    "external_url",
+    "visibility",
+    "support_ticket_conversation_id",
+)
 
 
 @dataclass(slots=True)
