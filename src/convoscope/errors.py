@@ -10,9 +10,10 @@
     │   └── QueryTimeout                 (a query ran past the time limit)
     ├── Unauthorized                     (401 unauthorized)
     ├── Forbidden                        (403 forbidden)
-    └── NotFound                         (404 not_found)
-        ├── ConversationNotFound
-        └── FeedbackNotFound
+    ├── NotFound                         (404 not_found)
+    │   ├── ConversationNotFound
+    │   └── FeedbackNotFound
+    └── TooManyRequests                  (429 too_many_requests: sign-in attempts)
     SettingsError                        (a bad CONVOSCOPE_* value; stops the server at start)
 
 The store and the API raise these; ``api/problems.py`` renders every one of them as
@@ -125,6 +126,12 @@ class FeedbackNotFound(NotFound):
     def __init__(self, feedback_id: str) -> None:
         super().__init__(f"no feedback with id {feedback_id!r} in this project")
         self.feedback_id = feedback_id
+
+
+class TooManyRequests(ConvoscopeError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too Many Requests"
 
 
 class SettingsError(Exception):

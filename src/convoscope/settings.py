@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="How long a verified API key is remembered; a revoked key stops "
         "working after at most this long.",
     )
+    public_url: str | None = Field(
+        None,
+        description="The address people open the dashboard at, as sign-in links give it "
+        "(default http://HOST:PORT); an https address also marks the session cookie Secure.",
+    )
     log_level: str = Field("info", description="debug, info, warning or error.")
     auto_index: bool = Field(
         True,
@@ -84,6 +89,11 @@ class Settings(BaseSettings):
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError(f"must be one of debug, info, warning, error; got {value!r}")
         return value.lower()
+
+    @property
+    def base_url(self) -> str:
+        """Where the dashboard is reached, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from convoscope.cli import app
-from convoscope.cli.serve import _first_start_key
+from convoscope.cli.serve import _first_start
 from convoscope.store.engine import make_engine
 
 runner = CliRunner()
@@ -86,14 +86,17 @@ def test_a_bad_setting_stops_the_command_with_the_fix(
     assert "secret" not in result.stderr
 
 
-def test_first_start_creates_a_default_project_and_key_once(tmp_path: Path) -> None:
+def test_first_start_creates_a_default_project_key_and_admin_once(tmp_path: Path) -> None:
     from convoscope.store.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     upgrade(engine)
-    key = _first_start_key(engine)
-    assert key is not None and key.startswith("cvs_")
-    assert _first_start_key(engine) is None
+    first = _first_start(engine, "http://127.0.0.1:8080")
+    assert first is not None
+    key, link = first
+    assert key.startswith("cvs_")
+    assert link.startswith("http://127.0.0.1:8080/dashboard/signin/")
+    assert _first_start(engine, "http://127.0.0.1:8080") is None
     engine.dispose()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from convoscope.cli import annotate, db, indexes, keys, serve
+from convoscope.cli import annotate, db, indexes, keys, serve, users
 
 app = typer.Typer(
     name="convoscope",
@@ -16,6 +16,7 @@ app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.projects_app, name="projects")
 app.add_typer(keys.keys_app, name="keys")
+app.add_typer(users.users_app, name="users")
 app.add_typer(indexes.app, name="indexes")
 app.command("annotate")(annotate.annotate)
 app.add_typer(annotate.threads_app, name="threads")

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import uvicorn
 from sqlalchemy import Engine
 
 from convoscope.app import create_app
 from convoscope.auth.access import KeyType
+from convoscope.auth.dashboard import issue_link
 from convoscope.auth.keys import display_prefix, generate_key, hash_key
 from convoscope.cli.context import err, fail, out, settings_or_exit
 from convoscope.store import keys as store
+from convoscope.store import users as user_store
 from convoscope.store.engine import make_engine
 from convoscope.store.migrate import RECOVERY_HINT, upgrade
+
+# The first start's dashboard user; `convoscope users create` adds real people.
+FIRST_ADMIN = "admin@localhost"
 
 
 def serve() -> None:
@@ -25,15 +31,18 @@ def serve() -> None:
     except Exception as problem:
         err.print(RECOVERY_HINT)
         raise fail(f"migration failed: {problem}") from problem
-    first_key = _first_start_key(engine)
+    first = _first_start(engine, settings.base_url)
     engine.dispose()
 
     address = f"http://{settings.host}:{settings.port}"
     out.print(f"convoscope on {address}  (database: {_describe(settings.database_url)})")
     out.print(f"  API: {address}/conversations   docs: {address}/docs")
-    if first_key:
+    if first:
+        key, link = first
         out.print("First start: created project 'default' and this api key (shown only now):")
-        out.print(first_key, markup=False)
+        out.print(key, markup=False)
+        out.print(f"and dashboard admin {FIRST_ADMIN}; sign in within 15 minutes at:")
+        out.print(link, markup=False)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
@@ -46,15 +55,19 @@ def serve() -> None:
     )
 
 
-def _first_start_key(engine: Engine) -> str | None:
-    """On an empty database, a 'default' project with one api key."""
+def _first_start(engine: Engine, base_url: str) -> tuple[str, str] | None:
+    """On an empty database, a 'default' project with one api key and one dashboard
+    admin: the key, and a sign-in link for the admin."""
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         if store.count_projects(conn):
             return None
         project = store.create_project(conn, "default")
         key = generate_key()
         store.create_key(conn, project, KeyType.API.value, hash_key(key), display_prefix(key))
-        return key
+        admin = user_store.create_user(conn, FIRST_ADMIN, now=now)
+        user_store.set_membership(conn, project.id, admin.id, "admin", now=now)
+        return key, issue_link(conn, admin, base_url, now=now)
 
 
 def _describe(url: str) -> str:

@@ -346,3 +346,64 @@ path_indexes = Table(
     Column("state", String(16), nullable=False, server_default="active"),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# Dashboard sign-in (migration 0008). People, unlike API keys, span projects, so the
+# user, link and session tables are small shared tables (Citus reference tables); what a
+# person may see is a membership, which belongs to its project like every other row.
+dashboard_users = Table(
+    "dashboard_users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    # Stored lower-cased: sign-in compares emails without regard to case.
+    Column("email", String(320), nullable=False),
+    # argon2id, or NULL for a person who signs in by link only.
+    Column("password_hash", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("email"),
+)
+
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    # admin (settings, keys, users) or viewer (reads only).
+    Column("role", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # A signed-in person's projects are looked up by user on every page.
+    Index(None, "user_id"),
+)
+
+# One-time sign-in links and sessions, stored by the SHA-256 of their random token (32
+# bytes), as API keys are: a stolen table holds nothing that signs anyone in.
+signin_links = Table(
+    "signin_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)
+
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    # Sent back with every form that changes state (a synchronizer token).
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "user_id"),
+)
+
+# Secrets the server makes for itself on first use (the session cookie's signing key),
+# so that sessions survive a restart without a setting to manage.
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
