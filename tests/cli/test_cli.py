@@ -105,3 +105,14 @@ def test_db_commands_report_the_revision(env: dict[str, str]) -> None:
     assert current.exit_code == 0
     assert "current: " in current.stdout and "newest:" in current.stdout
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+
+
+def test_db_distribute_refuses_a_database_without_citus_and_says_what_to_do(
+    env: dict[str, str], dialect: str
+) -> None:
+    result = runner.invoke(app, ["db", "distribute"], env=env)
+    assert result.exit_code == 1
+    if dialect == "sqlite":
+        assert "this database is SQLite" in result.stderr
+    else:
+        assert "CREATE EXTENSION citus" in result.stderr

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from convoscope.cli.context import err, fail, out, settings_or_exit
-from convoscope.store import migrate
+from convoscope.cli.context import err, fail, migrated_engine, out, settings_or_exit
+from convoscope.store import distribution, migrate
 from convoscope.store.engine import make_engine
 
-app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app = typer.Typer(help="Database schema: migrations and distribution.", no_args_is_help=True)
 
 
 @app.command("upgrade")
@@ -45,3 +45,13 @@ def current() -> None:
         out.print(f"newest:  {migrate.head_revision()}")
     finally:
         engine.dispose()
+
+
+@app.command("distribute")
+def distribute_tables() -> None:
+    """Distribute the tables over a Citus cluster on project_id (see docs/citus.md)."""
+    with migrated_engine() as engine, engine.begin() as conn:
+        made = distribution.distribute(conn)
+    for step in made:
+        out.print(step)
+    out.print("every table is distributed" if made else "nothing to do: already distributed")
