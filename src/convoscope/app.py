@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -20,6 +21,7 @@ from convoscope.auth.verify import KeyVerifier
 from convoscope.settings import Settings, load_settings
 from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
+from convoscope.store.leases import Lease, Leased
 from convoscope.store.migrate import upgrade
 from convoscope.store.path_advisor import PathAdvisor
 from convoscope.store.statistics import StatisticsUpkeep
@@ -48,10 +50,20 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             app.state.path_advisor = advisor
             # Registered after the writer's stop, so it runs first: builds under way finish.
             stack.push_async_callback(advisor.settle)
-            await stack.enter_async_context(StatisticsUpkeep(db))
+            # Each job runs in one server process at a time (store/leases.py).
+            poll = settings.lease_poll_seconds
+            await stack.enter_async_context(
+                Leased(Lease(engine, "statistics"), lambda: StatisticsUpkeep(db), poll_seconds=poll)
+            )
             if settings.annotation_worker:
                 # Entered after the writer started, so it stops before the writer does.
-                await stack.enter_async_context(make_worker(db, settings))
+                await stack.enter_async_context(
+                    Leased(
+                        Lease(engine, "annotation"),
+                        lambda: make_worker(db, settings),
+                        poll_seconds=poll,
+                    )
+                )
             settle_garbage_collector()
             yield
 
@@ -69,6 +81,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as ``convoscope serve`` runs it in each server process, migrated before."""
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    return create_app(settings, migrate=False)
 
 
 def settle_garbage_collector() -> None:

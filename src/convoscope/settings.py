@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     annotation_poll_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
         2.0, description="How long the annotation worker sleeps when there is nothing to do."
     )
+    lease_poll_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        5.0,
+        description="With several server processes on one PostgreSQL: how often a process "
+        "tries to take over a background job whose holder has gone.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -18,8 +18,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(database_url: str, port: int, **settings: str) -> subprocess.Popen[str]:
-    """Start the server; ``settings`` are extra CONVOSCOPE_* variables (e.g. PORT=…)."""
+def start_server(
+    database_url: str, port: int, *args: str, **settings: str
+) -> subprocess.Popen[str]:
+    """Start the server; ``args`` go to ``serve``, ``settings`` are extra CONVOSCOPE_*
+    variables (e.g. PORT=…)."""
     env = {
         **os.environ,
         "CONVOSCOPE_DATABASE_URL": database_url,
@@ -27,7 +30,7 @@ def start_server(database_url: str, port: int, **settings: str) -> subprocess.Po
         **{f"CONVOSCOPE_{name}": value for name, value in settings.items()},
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "convoscope.cli", "serve"],
+        [sys.executable, "-m", "convoscope.cli", "serve", *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

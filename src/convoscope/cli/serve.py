@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
+import typer
 import uvicorn
 from sqlalchemy import Engine
 
-from convoscope.app import create_app
 from convoscope.auth.access import KeyType
 from convoscope.auth.dashboard import issue_link
 from convoscope.auth.keys import display_prefix, generate_key, hash_key
@@ -22,9 +21,22 @@ from convoscope.store.migrate import RECOVERY_HINT, upgrade
 FIRST_ADMIN = "admin@localhost"
 
 
-def serve() -> None:
+def serve(
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Server processes (PostgreSQL only: SQLite has a single writer).",
+    ),
+) -> None:
     """Start the server (CONVOSCOPE_HOST, CONVOSCOPE_PORT, CONVOSCOPE_DATABASE_URL)."""
     settings = settings_or_exit()
+    if workers > 1 and settings.is_sqlite:
+        raise fail(
+            "--workers above 1 needs PostgreSQL: SQLite takes one writer at a time, so a "
+            "second process would only wait for the first's lock. Run one process, or set "
+            "CONVOSCOPE_DATABASE_URL=postgresql+psycopg://…"
+        )
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         upgrade(engine)
@@ -43,11 +55,13 @@ def serve() -> None:
         out.print(key, markup=False)
         out.print(f"and dashboard admin {FIRST_ADMIN}; sign in within 15 minutes at:")
         out.print(link, markup=False)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    if workers > 1:
+        out.print(f"  {workers} server processes; background jobs run in one at a time")
+    # A factory, so each process builds its own app (and reads the same settings).
     uvicorn.run(
-        create_app(settings, migrate=False),
+        "convoscope.app:create_served_app",
+        factory=True,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
