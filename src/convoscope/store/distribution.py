@@ -27,11 +27,23 @@ from convoscope.errors import ConvoscopeError
 
 DISTRIBUTION_COLUMN = "project_id"
 
-# Small, shared, read on every request: copied whole to every node. api_keys is here
-# because a key is looked up by its hash before its project is known, so key_hash is
-# unique across projects, which only a reference table may be.
+# Small, shared, read on every request: copied whole to every node. api_keys and the
+# dashboard's sign-in tables are here because a key, link or session is looked up by its
+# hash (a person by their email) before its project is known, so those are unique across
+# projects, which only a reference table may be.
 REFERENCE_TABLES = frozenset(
-    {"organizations", "projects", "integrations", "api_keys", "path_indexes"}
+    {
+        "organizations",
+        "projects",
+        "integrations",
+        "api_keys",
+        "path_indexes",
+        "dashboard_users",
+        "project_members",
+        "signin_links",
+        "dashboard_sessions",
+        "server_secrets",
+    }
 )
 
 # The schema's own bookkeeping stays a plain table on the coordinator.
