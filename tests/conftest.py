@@ -63,8 +63,8 @@ def dialect(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A migrated template database on a throwaway cluster; yields the server URL."""
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway cluster holding a migrated template database."""
     if find_pg_bindir() is None:
         pytest.fail("PostgreSQL server binaries not found: run `make test`, which installs them")
     # On tmpfs a template clone takes ~20 ms instead of ~300 ms; the data is throwaway.
@@ -74,7 +74,13 @@ def postgres_server() -> Iterator[str]:
         engine = make_engine(template_url, pool_size=1)
         upgrade(engine)
         engine.dispose()
-        yield cluster.url
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres_cluster: PostgresCluster) -> str:
+    """The URL of the throwaway cluster's maintenance database."""
+    return postgres_cluster.url
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 __all__ = [
     "ClusterError",
     "PostgresCluster",
+    "PostgresStandby",
     "create_database",
     "create_database_from_template",
     "database_url",
@@ -354,6 +355,46 @@ class PostgresCluster:
             shutil.rmtree(self._directory, ignore_errors=True)
         self._is_running = False
         self._port = None
+
+
+class PostgresStandby(PostgresCluster):
+    """A streaming replica of a running `PostgresCluster`, on a port of its own.
+
+    Its data directory is a `pg_basebackup` of the primary, written with the settings that
+    make it a hot standby (`-R`), so it replays the primary's WAL as it comes and answers
+    reads. `promote` is not offered: the tests only read from it.
+    """
+
+    def __init__(self, primary: PostgresCluster) -> None:
+        super().__init__(superuser=primary.superuser, parent=primary.directory.parent)
+        self._primary = primary
+
+    def _initdb(self) -> None:
+        result = self._run(
+            [
+                str(self._binary("pg_basebackup")),
+                "--pgdata",
+                str(self._data_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self._primary.port),
+                "--username",
+                self.superuser,
+                "--write-recovery-conf",
+                "--checkpoint",
+                "fast",
+                "--wal-method",
+                "stream",
+                "--no-sync",
+            ],
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise self._failure("pg_basebackup", result)
+        with (self._data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            socket_dir = _quote_setting(str(self.directory))
+            conf.write(f"\n# Standby\nunix_socket_directories = '{socket_dir}'\n")
 
 
 def _service_account() -> pwd.struct_passwd | None:

@@ -38,7 +38,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             stack.callback(engine.dispose)
             if migrate:
                 upgrade(engine)
-            db = Database(engine, write_batch_size=settings.write_batch_size)
+            replicas = [make_engine(url) for url in settings.read_database_urls]
+            for replica in replicas:
+                stack.callback(replica.dispose)
+            db = Database(engine, write_batch_size=settings.write_batch_size, replicas=replicas)
             db.start()
             # Stops the writer after the last request, so queued writes still commit.
             stack.callback(db.writer.stop)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from convoscope.errors import SettingsError
@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="sqlite:///path/to/file.db (embedded, the default) or "
         "postgresql+psycopg://user:password@host:5432/dbname.",
+    )
+    read_database_url: str = Field(
+        "",
+        description="Streaming replicas of a PostgreSQL database_url, comma-separated: "
+        "analytics queries, exports and dashboard reads go to them in turn; writes and "
+        "reads of what was just written go to the primary. Empty: everything on the primary.",
     )
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(8080, description="TCP port.")
@@ -87,6 +93,24 @@ class Settings(BaseSettings):
                 f"must start with sqlite:/// or postgresql+psycopg://; got {_redact(value)!r}"
             )
         return value
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _check_read_database_url(cls, value: str, info: ValidationInfo) -> str:
+        primary = str(info.data.get("database_url", ""))
+        if value.strip() and not primary.startswith("postgresql"):
+            raise ValueError("names PostgreSQL replicas, but CONVOSCOPE_DATABASE_URL is not one")
+        for url in (part.strip() for part in value.split(",") if part.strip()):
+            if not url.startswith("postgresql+psycopg://"):
+                raise ValueError(
+                    "each replica must be a postgresql+psycopg://… URL (SQLite has no "
+                    f"replicas); got {_redact(url)!r}"
+                )
+        return value
+
+    @property
+    def read_database_urls(self) -> list[str]:
+        return [part.strip() for part in self.read_database_url.split(",") if part.strip()]
 
     @field_validator("log_level")
     @classmethod

@@ -39,7 +39,7 @@ async def export_csv(
 ) -> StreamingResponse:
     query = parse_request(resource, body)
     export = CsvExport(
-        db.engine,
+        db.analytics_engine(),
         lambda conn: compile_on(conn, query, scope.project_id),
         unpacked_keys(query),
         settings.query_timeout_seconds,

@@ -72,7 +72,7 @@ async def run_query(
         with advisor.watch(conn, [resource.name], query.json_paths()):
             return fetch_page(conn, compile_on(conn, query, scope.project_id, with_total=True))
 
-    rows, total = await db.read(
+    rows, total = await db.read_analytics(
         lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch)
     )
     return JSONResponse(
@@ -147,7 +147,7 @@ async def query_property_keys(
     """The distinct top-level keys of the JSON field across the chosen views, sorted."""
     request = parse_body(PropertyKeysRequestBody, body)
     project_id = caller.scope.project_id
-    keys = await db.read(
+    keys = await db.read_analytics(
         lambda conn: run_limited(
             conn,
             settings.query_timeout_seconds,
@@ -184,7 +184,9 @@ async def query_property_values(
                 path_columns(conn),
             )
 
-    values = await db.read(lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch))
+    values = await db.read_analytics(
+        lambda conn: run_limited(conn, settings.query_timeout_seconds, fetch)
+    )
     return JSONResponse({"results": values})
 
 
@@ -204,7 +206,7 @@ async def _search_report(
         raise Forbidden("project_id names another project than the key's")
     since = None if after is None else parse_time_value(after, "after")
     scope_id = caller.scope.project_id
-    result = await db.read(
+    result = await db.read_analytics(
         lambda conn: run_limited(
             conn, settings.query_timeout_seconds, lambda c: report(c, scope_id, since)
         )

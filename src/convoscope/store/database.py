@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from anyio import CapacityLimiter, to_thread
@@ -15,13 +16,27 @@ T = TypeVar("T")
 
 
 class Database:
-    """One engine, one writer thread, and a bounded pool of reader threads."""
+    """One engine, one writer thread, and a bounded pool of reader threads.
 
-    def __init__(self, engine: Engine, *, write_batch_size: int = 256, readers: int = 8) -> None:
+    ``replicas`` are engines on streaming replicas of the primary: ``read_analytics``
+    sends its work to them in turn (to the primary when there are none), ``read`` always
+    to the primary, so that what a client just wrote is what it reads back.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        write_batch_size: int = 256,
+        readers: int = 8,
+        replicas: Sequence[Engine] = (),
+    ) -> None:
         self.engine = engine
         self.dialect: Dialect = dialect_of(engine)
         self.writer = Writer(engine, max_batch=write_batch_size)
         self._readers = CapacityLimiter(readers)
+        self.replicas = tuple(replicas)
+        self._next_replica = itertools.cycle(self.replicas or (engine,))
 
     def start(self) -> None:
         self.writer.start()
@@ -31,11 +46,23 @@ class Database:
         self.engine.dispose()
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
-        return await to_thread.run_sync(self._read, fn, limiter=self._readers)
+        """Read on the primary: sees every write acknowledged so far."""
+        return await to_thread.run_sync(self._read, self.engine, fn, limiter=self._readers)
+
+    async def read_analytics(self, fn: Callable[[Connection], T]) -> T:
+        """Read on a replica, which may lag the primary: queries, exports, dashboards."""
+        return await to_thread.run_sync(
+            self._read, self.analytics_engine(), fn, limiter=self._readers
+        )
+
+    def analytics_engine(self) -> Engine:
+        """The engine the next analytics read goes to: the replicas in turn."""
+        return next(self._next_replica)
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         return await self.writer.run(fn)
 
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as conn:
+    @staticmethod
+    def _read(engine: Engine, fn: Callable[[Connection], T]) -> T:
+        with engine.connect() as conn:
             return fn(conn)
