@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from convoscope.cli import annotate, db, indexes, keys, serve, users
+from convoscope.cli import annotate, db, indexes, keys, privacy, serve, users
 
 app = typer.Typer(
     name="convoscope",
@@ -14,6 +14,8 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
+keys.projects_app.command("set")(privacy.set_project)
+keys.projects_app.command("show")(privacy.show_project)
 app.add_typer(keys.projects_app, name="projects")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(users.users_app, name="users")

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
 from convoscope.store.ids import new_id
 from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params, pipelined
+from convoscope.store.privacy import redact_conversation
 from convoscope.store.records import (
     KEPT_WHEN_OMITTED,
     Conversation,
@@ -112,7 +113,9 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     those sent. A message sent without an id keeps the id of the stored message at the
     same position, so feedback and events that point at earlier messages stay valid.
     A top-level field the request omitted (data.omitted) keeps its stored value.
+    The project's redaction applies before anything is written.
     """
+    data = redact_conversation(conn, scope.project_id, data)
     now = datetime.now(UTC)
     conversation_id = data.id or new_id("conv")
     existing = None

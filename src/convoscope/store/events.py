@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from convoscope.store.ids import new_id
 from convoscope.store.prepared import Prepared, pipelined
+from convoscope.store.privacy import redact_event
 from convoscope.store.records import Event, EventIn, Scope
 from convoscope.store.tables import events, messages
 
@@ -32,8 +33,10 @@ def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
 
     The message or conversation it names need not exist yet: clients send events as
     they happen, and the conversation may be logged after them. For a message event
-    the message's conversation is recorded when it is already known.
+    the message's conversation is recorded when it is already known. The project's
+    redaction applies before anything is written.
     """
+    data = redact_event(conn, scope.project_id, data)
     conversation_id = data.conversation_id
     if data.entity_type == "message" and conversation_id is None:
         found = _MESSAGE_CONVERSATION.first(

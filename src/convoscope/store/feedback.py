@@ -12,6 +12,7 @@ from convoscope.errors import FeedbackNotFound, Unprocessable
 from convoscope.store.annotations import REQUEUED
 from convoscope.store.ids import new_id
 from convoscope.store.prepared import Prepared, pipelined
+from convoscope.store.privacy import redact_feedback
 from convoscope.store.records import Feedback, FeedbackIn, Scope
 from convoscope.store.tables import feedback, messages, semantic_threads
 
@@ -50,7 +51,8 @@ _UPDATE = Prepared(
 
 
 def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedback:
-    """Create the feedback, or update the stored feedback with the same id."""
+    """Create the feedback, or update the stored feedback with the same id (redacted)."""
+    data = redact_feedback(conn, scope.project_id, data)
     rated = _RATED_MESSAGE.first(
         conn, {"project_id": scope.project_id, "message_id": data.message_id}
     )

@@ -406,4 +406,39 @@ server_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+# A project's data-protection settings (store/privacy.py). No row: nothing redacted,
+# everything kept.
+project_settings = Table(
+    "project_settings",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    # {"kinds": [...], "hash": bool, "allowKeys": [...], "denyKeys": [...]}; NULL: off.
+    Column("redaction", JsonDoc),
+    # The project's HMAC key for hashed placeholders, hex; made when hashing is turned on.
+    Column("redaction_key", String(64)),
+    # Conversations older than this many days are deleted; NULL keeps them forever.
+    Column("retention_days", Integer),
+    # userProperties keys besides id and userId that identify a person, for forgetting.
+    Column("user_identifiers", JsonDoc),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# What was erased and when (forget, retention), with counts and never the data itself.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    # forget or retention.
+    Column("reason", String(16), nullable=False),
+    # cli, or the id of the API key that asked.
+    Column("requested_by", String(80), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("conversations", Integer, nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("feedback", Integer, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("threads", Integer, nullable=False),
+    Index(None, "project_id", "started_at"),
 )
