@@ -406,6 +406,8 @@ server_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
 # A project's data-protection settings (store/privacy.py). No row: nothing redacted,
 # everything kept.
 project_settings = Table(
