@@ -18,6 +18,7 @@ from convoscope.api.middleware import RequestContextMiddleware
 from convoscope.api.nul_characters import refuse_nul_characters
 from convoscope.api.problems import install_problem_handlers
 from convoscope.auth.verify import KeyVerifier
+from convoscope.otlp.routes import router as otlp_router
 from convoscope.settings import Settings, load_settings
 from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.settings = settings
     for router in build_api_routers():
         app.include_router(router)
+    app.include_router(otlp_router)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -3,6 +3,7 @@
     ConvoscopeError                      (500 internal_server_error)
     ├── InvalidInput                     (400 bad_request, names the field at fault)
     │   ├── PayloadTooLarge              (413 payload_too_large)
+    │   ├── UnsupportedMediaType         (415 unsupported_media_type)
     │   └── QueryError                   (a query that does not fit the DSL)
     ├── Unprocessable                    (422 unprocessable_entity, names the field)
     │   ├── Conflict                     (the request contradicts what is stored)
@@ -59,6 +60,14 @@ class PayloadTooLarge(InvalidInput):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the request body is larger than the limit of {limit} bytes")
         self.limit = limit
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A body in a content type (or encoding) the route does not read."""
+
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported Media Type"
 
 
 class QueryError(InvalidInput):

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = Field(
         2 * 1024 * 1024, description="Largest request body accepted, in bytes."
     )
+    otlp_max_decompressed_bytes: Annotated[int, Field(ge=1024)] = Field(
+        16 * 1024 * 1024,
+        description="Largest OTLP trace export accepted at /v1/traces once gunzipped, in "
+        "bytes (the body as sent is bound by max_body_bytes).",
+    )
     write_batch_size: Annotated[int, Field(ge=1, le=10_000)] = Field(
         256, description="Most writes committed together in one transaction (group commit)."
     )

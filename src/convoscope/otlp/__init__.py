@@ -1,0 +1,1 @@
+"""OpenTelemetry intake: GenAI spans sent to ``POST /v1/traces`` become conversations."""
