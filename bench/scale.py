@@ -1,0 +1,347 @@
+"""convoscope beyond one process, on PostgreSQL, as one JSON object.
+
+    .venv/bin/python bench/scale.py                          # both parts, small
+    .venv/bin/python bench/scale.py --workers 1,2 --duration 10 --rounds 3
+    .venv/bin/python bench/scale.py --part replica --rows 1000000
+
+Two parts, on one throwaway PostgreSQL cluster (on the disk, so commits reach it):
+
+* ``workers``: ``POST /conversations`` (4 messages each) from ``--concurrency`` keep-alive
+  clients for ``--duration`` seconds against ``convoscope serve --workers N`` for each N
+  of ``--workers``, on a fresh database each run, in an order rotated each round; the
+  figure is the median over the rounds, the ratio is against one process. Every
+  acknowledged conversation must be stored.
+* ``replica``: ``--rows`` conversations (as ``bench/query.py`` makes them), a streaming
+  replica made with ``pg_basebackup``, and two servers on the same primary: one reads
+  analytics from the primary, the other from the replica
+  (``CONVOSCOPE_READ_DATABASE_URL``). While conversations are logged to the primary as
+  fast as one server takes them, the same dashboard queries go through each server in
+  turn: their p50 on the primary and on the replica, and the ingest rate meanwhile.
+
+On one machine the replica shares the cores with the primary, so this shows that reads
+reach the replica and what they cost there, not the relief a replica on a machine of
+its own brings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import orjson
+from sqlalchemy import text
+
+from bench.bodies import BodyFactory
+from bench.load import build_requests, run_load
+from bench.query import load as load_conversations
+from bench.servers import ROOT, free_port
+from convoscope.auth.access import KeyType
+from convoscope.auth.keys import display_prefix, generate_key, hash_key
+from convoscope.store import keys as key_store
+from convoscope.store.engine import make_engine
+from convoscope.store.migrate import upgrade
+from tests.pgcluster import PostgresCluster, PostgresStandby, create_database, database_url
+
+# The dashboard's questions, as the API gets them.
+QUERIES: dict[str, dict[str, Any]] = {
+    "conversations_per_day": {
+        "select": [
+            {"type": "time", "timeUnit": "day", "field": "firstMessageTime"},
+            {"type": "aggregation", "aggregation": "count"},
+        ]
+    },
+    "per_type_and_integration": {
+        "select": [{"type": "aggregation", "aggregation": "count"}],
+        "groupBy": [{"field": "type"}, {"field": "integrationId"}],
+    },
+    "enterprise_count": {
+        "select": [{"type": "aggregation", "aggregation": "count"}],
+        "where": {
+            "condition": {
+                "field": "properties",
+                "operator": "jsonContains",
+                "value": {"plan": "enterprise"},
+            }
+        },
+    },
+    "top_companies": {
+        "select": [{"type": "aggregation", "aggregation": "count"}],
+        "groupBy": [{"field": "userProperties", "path": ["company"]}],
+        "orderBy": [{"field": "count", "direction": "desc"}],
+        "limit": 10,
+    },
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _api_key(url: str, project_name: str | None = None) -> str:
+    """A fresh api key of ``project_name`` (made if None) on a migrated database."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        upgrade(engine)
+        key = generate_key()
+        with engine.begin() as conn:
+            project = (
+                key_store.create_project(conn, "bench")
+                if project_name is None
+                else key_store.get_project(conn, project_name)
+            )
+            key_store.create_key(
+                conn, project, KeyType.API.value, hash_key(key), display_prefix(key)
+            )
+        return key
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _serve(url: str, workdir: Path, *args: str, **settings: str) -> Iterator[int]:
+    """``convoscope serve`` as an operator starts it; yields its port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CONVOSCOPE_DATABASE_URL": url,
+        "CONVOSCOPE_PORT": str(port),
+        "CONVOSCOPE_LOG_LEVEL": "warning",
+        # The worker's child would annotate the benchmark's conversations meanwhile.
+        "CONVOSCOPE_ANNOTATION_WORKER": "false",
+        **{f"CONVOSCOPE_{name}": value for name, value in settings.items()},
+    }
+    with (workdir / f"serve-{port}.log").open("ab") as server_log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "convoscope.cli", "serve", *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                tail = Path(server_log.name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the server did not start:\n{tail}")
+            time.sleep(0.1)
+        yield port
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _stored_conversations(url: str) -> int:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM conversations")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _bodies(tag: str, n: int, key: str, port: int) -> list[bytes]:
+    factory = BodyFactory(seed=len(tag))
+    bodies = [factory.conversation(tag, i)[0] for i in range(n)]
+    return build_requests(port, "/conversations", bodies, f"Bearer {key}")
+
+
+def measure_workers(
+    cluster: PostgresCluster, workdir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    runs: dict[int, list[float]] = {n: [] for n in args.workers}
+    for round_no in range(args.rounds):
+        order = (
+            args.workers[round_no % len(args.workers) :]
+            + args.workers[: round_no % len(args.workers)]
+        )
+        for workers in order:
+            url = create_database(cluster.url, f"workers_{workers}_{round_no}")
+            key = _api_key(url)
+            with _serve(url, workdir, "--workers", str(workers)) as port:
+                # Serialised before the clock starts: the client only writes bytes.
+                warm = _bodies(f"warm{round_no}", 2_000, key, port)
+                run_load(port, warm, concurrency=args.concurrency, duration_s=args.warmup)
+                requests = _bodies(f"w{workers}r{round_no}", args.bodies, key, port)
+                result = run_load(
+                    port, requests, concurrency=args.concurrency, duration_s=args.duration
+                )
+                acknowledged = result.ok
+            stored = _stored_conversations(url)
+            if result.failed or stored < acknowledged:
+                raise RuntimeError(
+                    f"{workers} workers: {result.failed} failed, {acknowledged} "
+                    f"acknowledged but {stored} stored"
+                )
+            runs[workers].append(result.rps)
+            log(f"workers={workers} round {round_no + 1}: {result.rps:.0f} conversations/s")
+    medians = {n: statistics.median(rates) for n, rates in runs.items()}
+    one = medians.get(1)
+    return {
+        str(n): {
+            "conversations_per_s": round(rate),
+            "runs": [round(r) for r in runs[n]],
+            "ratio_to_one_process": round(rate / one, 2) if one else None,
+        }
+        for n, rate in medians.items()
+    }
+
+
+def _wait_for_replay(primary_url: str, standby: PostgresStandby) -> None:
+    primary = make_engine(primary_url, pool_size=1)
+    replica = make_engine(database_url(standby.url, "postgres"), pool_size=1)
+    try:
+        with primary.connect() as conn:
+            target = conn.execute(text("SELECT pg_current_wal_lsn()")).scalar_one()
+        deadline = time.monotonic() + 600
+        while True:
+            with replica.connect() as conn:
+                behind = conn.execute(
+                    text("SELECT pg_wal_lsn_diff(:target, pg_last_wal_replay_lsn())"),
+                    {"target": target},
+                ).scalar_one()
+            if behind <= 0 or time.monotonic() > deadline:
+                return
+            time.sleep(0.2)
+    finally:
+        primary.dispose()
+        replica.dispose()
+
+
+def _time_query(client: httpx.Client, body: dict[str, Any]) -> float:
+    started = time.perf_counter()
+    response = client.post("/query/conversations", content=orjson.dumps(body))
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"query failed: {response.status_code} {response.text[:300]}")
+    return elapsed * 1000
+
+
+def measure_replica(
+    cluster: PostgresCluster, workdir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    url = create_database(cluster.url, "replica_bench")
+    engine = make_engine(url, pool_size=1)
+    upgrade(engine)
+    load_conversations(engine, args.rows, messages=False)
+    engine.dispose()
+    key = _api_key(url, "bench")
+    standby = PostgresStandby(cluster)
+    standby.start()
+    try:
+        _wait_for_replay(url, standby)
+        replica_url = database_url(standby.url, "replica_bench")
+        with (
+            _serve(url, workdir) as primary_port,
+            _serve(url, workdir, READ_DATABASE_URL=replica_url) as replica_port,
+        ):
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            clients = {
+                "primary": httpx.Client(
+                    base_url=f"http://127.0.0.1:{primary_port}", headers=headers, timeout=120
+                ),
+                "replica": httpx.Client(
+                    base_url=f"http://127.0.0.1:{replica_port}", headers=headers, timeout=120
+                ),
+            }
+            for client in clients.values():  # warm caches and plans on both
+                for body in QUERIES.values():
+                    _time_query(client, body)
+            requests = _bodies("ingest", args.bodies, key, primary_port)
+            ingest: dict[str, Any] = {}
+
+            def ingest_load() -> None:
+                result = run_load(
+                    primary_port, requests, concurrency=4, duration_s=args.duration * 4
+                )
+                ingest["conversations_per_s"] = round(result.rps)
+                ingest["failed"] = result.failed
+
+            loader = threading.Thread(target=ingest_load)
+            loader.start()
+            times: dict[str, dict[str, list[float]]] = {
+                name: {"primary": [], "replica": []} for name in QUERIES
+            }
+            deadline = time.monotonic() + args.duration * 4
+            while time.monotonic() < deadline and loader.is_alive():
+                for name, body in QUERIES.items():
+                    for side, client in clients.items():
+                        times[name][side].append(_time_query(client, body))
+            loader.join()
+            for client in clients.values():
+                client.close()
+    finally:
+        standby.stop()
+    return {
+        "rows": args.rows,
+        "ingest_on_primary_meanwhile": ingest,
+        "p50_ms": {
+            name: {
+                side: round(statistics.median(values), 1) if values else None
+                for side, values in sides.items()
+            }
+            for name, sides in times.items()
+        },
+        "samples_per_query": min(len(v["primary"]) for v in times.values()),
+    }
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("workers", "replica", "both"), default="both")
+    parser.add_argument(
+        "--workers",
+        type=lambda value: [int(part) for part in value.split(",")],
+        default=[1, 2],
+        help="server process counts to compare, e.g. 1,2",
+    )
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per timed run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per run")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--bodies", type=int, default=40_000, help="bodies made per run")
+    parser.add_argument("--rows", type=int, default=100_000, help="conversations for replica")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    report: dict[str, Any] = {"cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="convoscope-scale-") as tmp:
+        workdir = Path(tmp)
+        with PostgresCluster() as cluster:
+            if args.part in ("workers", "both"):
+                report["workers"] = measure_workers(cluster, workdir, args)
+            if args.part in ("replica", "both"):
+                report["replica"] = measure_replica(cluster, workdir, args)
+    print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
