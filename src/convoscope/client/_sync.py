@@ -1,0 +1,270 @@
+"""``Client``: the API from synchronous code."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, TypeVar
+
+import httpx
+
+from convoscope.client._base import (
+    BaseClient,
+    Body,
+    Call,
+    Calls,
+    PropertyField,
+    QueryBody,
+    Resource,
+    error_from,
+    read_answer,
+)
+from convoscope.client.csvrows import CsvRows
+from convoscope.client.errors import ConnectionFailed, RequestTimeout
+from convoscope.client.models import (
+    Conversation,
+    ConversationPage,
+    Deleted,
+    Event,
+    Feedback,
+    FeedbackPage,
+    FeedbackWithContext,
+    QueryResult,
+    SearchQueryCount,
+    VerifiedThread,
+    WeeklySearchUsers,
+)
+from convoscope.client.retries import RETRY_STATUSES, Retry
+
+T = TypeVar("T")
+
+
+class Client(BaseClient):
+    """The convoscope API over HTTP, with retries and typed answers.
+
+    ::
+
+        from convoscope.client import Client
+
+        with Client("http://127.0.0.1:8080", api_key="cvs_…") as client:
+            stored = client.log_conversation(
+                {"type": "openai", "messages": [{"role": "user", "content": "Hi"}]}
+            )
+            print(stored.id, [m.id for m in stored.messages])
+
+    A client holds a pool of connections: make one and share it (it is thread-safe).
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        retry: Retry | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, api_key, timeout=timeout, retry=retry, headers=headers)
+        self._transport = transport
+        self._http = self._new_http()
+        self._pid = os.getpid()
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url,
+            headers=self.headers,
+            timeout=self.timeout,
+            transport=self._transport,
+        )
+
+    @property
+    def http(self) -> httpx.Client:
+        # A connection pool inherited through fork shares its sockets with the parent.
+        if self._pid != os.getpid():
+            self._http = self._new_http()
+            self._pid = os.getpid()
+        return self._http
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- sending -------------------------------------------------------------
+
+    def _send(self, call: Call[Any], *, stream: bool = False) -> httpx.Response:
+        """The answer to the call, retried on 429, 5xx and connection errors."""
+        retry = self.retry
+        for attempt in range(retry.attempts):
+            last = attempt == retry.attempts - 1
+            request = self.http.build_request(
+                call.method, call.path, json=call.json, params=call.params
+            )
+            try:
+                response = self.http.send(request, stream=stream)
+            except httpx.TimeoutException as err:
+                if last:
+                    raise RequestTimeout(f"{call.method} {call.path}: {err!r}") from err
+                time.sleep(retry.wait(attempt, None))
+                continue
+            except httpx.TransportError as err:
+                if last:
+                    raise ConnectionFailed(f"{call.method} {call.path}: {err!r}") from err
+                time.sleep(retry.wait(attempt, None))
+                continue
+            if response.status_code in RETRY_STATUSES and not last:
+                response.read()
+                response.close()
+                time.sleep(retry.wait(attempt, response))
+                continue
+            return response
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _run(self, call: Call[T]) -> T:
+        return read_answer(call, self._send(call))
+
+    # -- conversations --------------------------------------------------------
+
+    def log_conversation(self, body: Body) -> Conversation:
+        """Upsert a conversation with its full history; an id is made when it has none."""
+        return self._run(Calls.log_conversation(body))
+
+    def list_conversations(self, *, limit: int = 20, offset: int = 0) -> ConversationPage:
+        return self._run(Calls.list_conversations(limit, offset))
+
+    def get_conversation(self, id: str) -> Conversation:
+        return self._run(Calls.get_conversation(id))
+
+    def get_conversation_by_external_id(self, external_id: str) -> Conversation:
+        return self._run(Calls.get_conversation_by_external_id(external_id))
+
+    def delete_conversation(self, id: str) -> Deleted:
+        return self._run(Calls.delete_conversation(id))
+
+    # -- feedback and events ---------------------------------------------------
+
+    def log_feedback(self, body: Body) -> Feedback:
+        """Upsert a thumbs up/down on a message (its conversation must be logged first)."""
+        return self._run(Calls.log_feedback(body))
+
+    def list_feedback(self, *, limit: int = 10, offset: int = 0) -> FeedbackPage:
+        return self._run(Calls.list_feedback(limit, offset))
+
+    def get_feedback(self, id: str) -> FeedbackWithContext:
+        return self._run(Calls.get_feedback(id))
+
+    def delete_feedback(self, id: str) -> Deleted:
+        return self._run(Calls.delete_feedback(id))
+
+    def log_event(self, body: Body) -> Event:
+        return self._run(Calls.log_event(body))
+
+    # -- analytics --------------------------------------------------------------
+
+    def query(self, resource: Resource, query: QueryBody = None) -> QueryResult:
+        """Run the analytics DSL on ``conversations``, ``events``, ``feedback`` or
+        ``semantic-threads``; at most ``pageSize`` rows come back, ``total`` counts all."""
+        return self._run(Calls.query(resource, query))
+
+    def query_conversations(self, query: QueryBody = None) -> QueryResult:
+        return self.query("conversations", query)
+
+    def query_events(self, query: QueryBody = None) -> QueryResult:
+        return self.query("events", query)
+
+    def query_feedback(self, query: QueryBody = None) -> QueryResult:
+        return self.query("feedback", query)
+
+    def query_semantic_threads(self, query: QueryBody = None) -> QueryResult:
+        return self.query("semantic-threads", query)
+
+    def property_keys(
+        self,
+        field: PropertyField = "properties",
+        *,
+        views: list[str] | None = None,
+        where: QueryBody = None,
+    ) -> list[str]:
+        return self._run(Calls.property_keys(field, views, where))
+
+    def property_values(
+        self,
+        field: PropertyField,
+        key: str,
+        *,
+        views: list[str] | None = None,
+        where: QueryBody = None,
+        limit: int = 100,
+    ) -> list[str]:
+        return self._run(Calls.property_values(field, key, views, where, limit))
+
+    def top_search_queries(
+        self, *, after: str | None = None, project_id: str | None = None
+    ) -> list[SearchQueryCount]:
+        return self._run(Calls.top_search_queries(after, project_id))
+
+    def weekly_search_users(
+        self, *, after: str | None = None, project_id: str | None = None
+    ) -> list[WeeklySearchUsers]:
+        return self._run(Calls.weekly_search_users(after, project_id))
+
+    def verify_thread(self, id: str, fields: Body) -> VerifiedThread:
+        """Store a person's corrections to a semantic thread's annotations."""
+        return self._run(Calls.verify_thread(id, fields))
+
+    # -- exports ----------------------------------------------------------------
+
+    def export(
+        self, resource: Resource, query: QueryBody = None, *, to: str | Path | IO[bytes]
+    ) -> int:
+        """Write every row the query matches, as CSV, to a path or a binary file; the
+        number of bytes written. The rows stream through: memory stays flat."""
+        response = self._export(resource, query)
+        try:
+            if isinstance(to, str | Path):
+                with open(to, "wb") as out:
+                    return _copy(response, out)
+            return _copy(response, to)
+        finally:
+            response.close()
+
+    def export_rows(self, resource: Resource, query: QueryBody = None) -> Iterator[dict[str, str]]:
+        """Every row the query matches, one dict per CSV row, as it arrives."""
+        response = self._export(resource, query)
+        try:
+            rows = CsvRows()
+            for text in response.iter_text():
+                yield from rows.feed(text)
+            yield from rows.close()
+        finally:
+            response.close()
+
+    def _export(self, resource: Resource, query: QueryBody) -> httpx.Response:
+        call = Calls.export(resource, query)
+        response = self._send(call, stream=True)
+        if not response.is_success:
+            response.read()
+            response.close()
+            raise error_from(response)
+        return response
+
+
+def _copy(response: httpx.Response, out: IO[bytes]) -> int:
+    written = 0
+    for chunk in response.iter_bytes():
+        out.write(chunk)
+        written += len(chunk)
+    return written
