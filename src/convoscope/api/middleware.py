@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids and the body size limit.
+"""Pure ASGI middleware: request ids, the body size limit, and the last-resort 500.
 
 Pure ASGI rather than ``BaseHTTPMiddleware``: it runs on every request, and the latter
 costs a task and a stream per request.
@@ -6,8 +6,10 @@ costs a task and a stream per request.
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from convoscope.api.problems import unexpected_error
 from convoscope.errors import PayloadTooLarge
 from convoscope.store.ids import new_id
 
@@ -17,6 +19,9 @@ class RequestContextMiddleware:
 
     A declared ``Content-Length`` over the limit is refused before anything is read; a
     chunked body is counted as it arrives and refused as soon as it passes the limit.
+    An exception that escapes the app is answered here and not raised further: raised
+    past this point, uvicorn would close the connection after the answer, and the
+    client's next request on it would fail with a read error.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
@@ -31,8 +36,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         header = request_id.encode()
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", header)]
             await send(message)
@@ -52,7 +61,12 @@ class RequestContextMiddleware:
                     raise PayloadTooLarge(limit)
             return message
 
-        await self.app(scope, receive_limited, send_with_id)
+        try:
+            await self.app(scope, receive_limited, send_with_id)
+        except Exception as exc:
+            if started:  # half an answer cannot be taken back: let the connection close
+                raise
+            await unexpected_error(Request(scope), exc)(scope, receive, send_with_id)
 
 
 def _content_length(scope: Scope) -> int | None:

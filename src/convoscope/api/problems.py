@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from convoscope.errors import ConvoscopeError, InvalidInput
+from convoscope.errors import ConvoscopeError, InvalidInput, ServiceUnavailable
 
 log = logging.getLogger("convoscope.errors")
 
@@ -39,6 +39,7 @@ def problem_response(
     detail: str,
     field: str | None = None,
     errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "title": title,
@@ -55,10 +56,18 @@ def problem_response(
         body["field"] = field
     if errors:
         body["errors"] = errors
-    return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json")
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
 
 
 def render_error(request: Request, err: ConvoscopeError) -> Response:
+    headers = None
+    if isinstance(err, ServiceUnavailable) and err.retry_after is not None:
+        headers = {"Retry-After": str(err.retry_after)}
     return problem_response(
         request,
         status=err.status,
@@ -67,6 +76,20 @@ def render_error(request: Request, err: ConvoscopeError) -> Response:
         detail=err.detail,
         field=err.field,
         errors=err.errors,
+        headers=headers,
+    )
+
+
+def unexpected_error(request: Request, exc: BaseException) -> Response:
+    """The 500 for an exception nothing expected: its request id, never its traceback."""
+    request_id = getattr(request.state, "request_id", "?")
+    log.error("unexpected error in request %s", request_id, exc_info=exc)
+    return problem_response(
+        request,
+        status=500,
+        code="internal_server_error",
+        title="Internal Server Error",
+        detail=f"internal error; quote request id {request_id} when reporting it",
     )
 
 
@@ -159,7 +182,8 @@ def _short(detail: str) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_convoscope_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ConvoscopeError)
-        if exc.status >= 500:
+        # A 503 is the server shedding load or already logged by the writer: not news.
+        if exc.status >= 500 and not isinstance(exc, ServiceUnavailable):
             log.error("request %s failed: %s", getattr(request.state, "request_id", "?"), exc)
         return render_error(request, exc)
 
@@ -180,18 +204,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail=str(exc.detail) if status != 404 else f"no route for {request.url.path}",
         )
 
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        request_id = getattr(request.state, "request_id", "?")
-        log.exception("unexpected error in request %s", request_id, exc_info=exc)
-        return problem_response(
-            request,
-            status=500,
-            code="internal_server_error",
-            title="Internal Server Error",
-            detail=f"internal error; quote request id {request_id} when reporting it",
-        )
-
     app.add_exception_handler(ConvoscopeError, on_convoscope_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)
+    # Unexpected exceptions are answered by RequestContextMiddleware (unexpected_error):
+    # a handler registered for Exception runs in Starlette's outermost middleware, which
+    # re-raises after answering, and uvicorn then closes the keep-alive connection.
