@@ -42,7 +42,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             replicas = [make_engine(url) for url in settings.read_database_urls]
             for replica in replicas:
                 stack.callback(replica.dispose)
-            db = Database(engine, write_batch_size=settings.write_batch_size, replicas=replicas)
+            db = Database(
+                engine,
+                write_batch_size=settings.write_batch_size,
+                write_queue_limit=settings.write_queue_limit,
+                replicas=replicas,
+            )
             db.start()
             # Stops the writer after the last request, so queued writes still commit.
             stack.callback(db.writer.stop)

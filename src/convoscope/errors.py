@@ -14,7 +14,10 @@
     ├── NotFound                         (404 not_found)
     │   ├── ConversationNotFound
     │   └── FeedbackNotFound
-    └── TooManyRequests                  (429 too_many_requests: sign-in attempts)
+    ├── TooManyRequests                  (429 too_many_requests: sign-in attempts)
+    └── ServiceUnavailable               (503 service_unavailable, may say Retry-After)
+        ├── WriterBusy                   (the write queue is full: retry shortly)
+        └── WriterStopped                (the writer is not running: nothing is written)
     SettingsError                        (a bad CONVOSCOPE_* value; stops the server at start)
 
 The store and the API raise these; ``api/problems.py`` renders every one of them as
@@ -141,6 +144,34 @@ class TooManyRequests(ConvoscopeError):
     status = 429
     code = "too_many_requests"
     title = "Too Many Requests"
+
+
+class ServiceUnavailable(ConvoscopeError):
+    """The server cannot take the request now; nothing of it was stored.
+
+    ``retry_after`` (seconds) becomes the ``Retry-After`` header: the SDK retries a 503
+    with backoff, so a client under overload slows down instead of losing writes.
+    """
+
+    status = 503
+    code = "service_unavailable"
+    title = "Service Unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class WriterBusy(ServiceUnavailable):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the server has {limit} writes waiting, its limit; retry shortly", retry_after=1
+        )
+        self.limit = limit
+
+
+class WriterStopped(ServiceUnavailable):
+    """The writer thread is stopping or has died: no write can be stored until restart."""
 
 
 class SettingsError(Exception):

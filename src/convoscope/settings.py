@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     write_batch_size: Annotated[int, Field(ge=1, le=10_000)] = Field(
         256, description="Most writes committed together in one transaction (group commit)."
     )
+    write_queue_limit: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        2_000,
+        description="Most writes waiting for the writer; past it a write is answered 503 "
+        "with Retry-After, so overload slows clients down instead of filling memory.",
+    )
     query_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
         30.0, description="Time limit for one analytics query."
     )

@@ -7,13 +7,15 @@ import asyncio
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from convoscope.errors import ConversationNotFound
+from convoscope.errors import ConversationNotFound, WriterBusy, WriterStopped
+from convoscope.store.engine import make_engine
 from convoscope.store.tables import organizations
-from convoscope.store.writer import Writer, WriterClosed
+from convoscope.store.writer import Writer
 
 
 def insert_org(org_id: str) -> Callable[[Connection], str]:
@@ -79,7 +81,7 @@ def test_stop_commits_what_was_queued_and_then_refuses(engine: Engine) -> None:
     writer.stop()
     assert [f.result() for f in futures] == [f"o{i}" for i in range(10)]
     assert count_orgs(engine) == 10
-    with pytest.raises(WriterClosed):
+    with pytest.raises(WriterStopped):
         writer.submit(insert_org("late"))
 
 
@@ -98,3 +100,64 @@ async def test_postgresql_plans_the_writer_generically_and_readers_per_run(
     with engine.connect() as conn:
         on_reader = conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
     assert (on_writer, on_reader) == ("auto", "force_custom_plan")
+
+
+async def test_a_writer_whose_connection_cannot_open_fails_every_write(tmp_path: Path) -> None:
+    # A directory where the database file should be: SQLite cannot open it.
+    broken = make_engine(f"sqlite:///{tmp_path}")
+    writer = Writer(broken)
+    writer.start()
+    try:
+        with pytest.raises(WriterStopped, match="cannot write to its database"):
+            await asyncio.wait_for(writer.run(insert_org("lost")), timeout=10)
+        assert writer.failure is not None
+        with pytest.raises(WriterStopped, match="cannot write to its database"):
+            writer.submit(insert_org("later"))
+    finally:
+        writer.stop()
+        broken.dispose()
+
+
+def test_writes_sent_while_the_thread_dies_all_fail_and_none_waits(tmp_path: Path) -> None:
+    broken = make_engine(f"sqlite:///{tmp_path}")
+    writer = Writer(broken)
+    writer.start()
+    # Sent as the thread starts and dies: some are queued before its death, some after.
+    outcomes: list[BaseException] = []
+    futures = []
+    for i in range(500):
+        try:
+            futures.append(writer.submit(insert_org(f"o{i}")))
+        except WriterStopped as err:
+            outcomes.append(err)
+    for future in futures:
+        error = future.exception(timeout=10)
+        assert error is not None
+        outcomes.append(error)
+    writer.stop()
+    broken.dispose()
+    assert len(outcomes) == 500
+    assert all(isinstance(error, WriterStopped) for error in outcomes)
+
+
+def test_a_full_queue_refuses_a_write_at_once(engine: Engine) -> None:
+    writer = Writer(engine, max_queue=3)
+    writer.start()
+    running, gate = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> None:
+        running.set()
+        gate.wait(10)
+
+    blocker = writer.submit(hold)
+    assert running.wait(10)
+    queued = [writer.submit(insert_org(f"o{i}")) for i in range(3)]
+    with pytest.raises(WriterBusy) as refused:
+        writer.submit(insert_org("one too many"))
+    assert refused.value.retry_after == 1
+    gate.set()
+    blocker.result(timeout=10)
+    assert [f.result(timeout=10) for f in queued] == ["o0", "o1", "o2"]
+    writer.submit(insert_org("room again")).result(timeout=10)
+    writer.stop()
+    assert count_orgs(engine) == 4

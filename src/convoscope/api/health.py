@@ -26,5 +26,7 @@ class Health(BaseModel):
     responses={200: {"model": Health}},
 )
 async def healthz(db: Db) -> JSONResponse:
+    if db.writer.failure is not None:  # reads may work, but no write can be stored
+        raise db.writer.failure
     await db.read(lambda conn: conn.execute(text("select 1")).scalar_one())
     return JSONResponse({"status": "ok", "version": __version__, "database": db.dialect.value})

@@ -28,12 +28,13 @@ class Database:
         engine: Engine,
         *,
         write_batch_size: int = 256,
+        write_queue_limit: int = 2_000,
         readers: int = 8,
         replicas: Sequence[Engine] = (),
     ) -> None:
         self.engine = engine
         self.dialect: Dialect = dialect_of(engine)
-        self.writer = Writer(engine, max_batch=write_batch_size)
+        self.writer = Writer(engine, max_batch=write_batch_size, max_queue=write_queue_limit)
         self._readers = CapacityLimiter(readers)
         self.replicas = tuple(replicas)
         self._next_replica = itertools.cycle(self.replicas or (engine,))

@@ -11,6 +11,12 @@ One bad job must fail alone. Savepoints around every job would cost two statemen
 on the common path, so the batch first runs without them; only when a job raises is the
 transaction rolled back and the batch run again with a savepoint around each job. Jobs
 must therefore be safe to run a second time: they only touch the connection.
+
+The queue is bounded (``max_queue``): past it a write is refused at once with
+``WriterBusy`` (a 503 with ``Retry-After``), so overload pushes back on clients instead
+of growing the server's memory. If the thread ever ends, whether stopped or killed by an
+error it could not handle (its connection would not open), every write still queued and
+every later one fails with ``WriterStopped``: nothing waits for a thread that is gone.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from convoscope.errors import WriterBusy, WriterStopped
 from convoscope.store.engine import writer_connection
 
 T = TypeVar("T")
@@ -43,19 +50,18 @@ class _Pending:
     is_cancelled: Callable[[], bool]
 
 
-class WriterClosed(RuntimeError):
-    pass
-
-
 class Writer:
     """Runs write jobs on one connection, committing many jobs together."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 256) -> None:
+    def __init__(self, engine: Engine, *, max_batch: int = 256, max_queue: int = 10_000) -> None:
         self._engine = engine
         self._max_batch = max_batch
+        self._max_queue = max_queue
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
+        # Set once the thread has ended; from then on every write fails with it.
+        self._ended: WriterStopped | None = None
         self.commits = 0
         self.jobs = 0
 
@@ -73,6 +79,11 @@ class Writer:
         self._queue.put(None)
         self._thread.join()
         self._thread = None
+
+    @property
+    def failure(self) -> WriterStopped | None:
+        """Why the thread ended, if it ended without being stopped."""
+        return None if self._closed else self._ended
 
     def submit(self, job: Callable[[Connection], T]) -> Future[T]:
         """Queue ``job``; the future resolves once its transaction has committed."""
@@ -101,11 +112,45 @@ class Writer:
         return await future
 
     def _enqueue(self, pending: _Pending) -> None:
+        if self._ended is not None:
+            raise self._ended
         if self._closed or self._thread is None:
-            raise WriterClosed("the writer is not running")
+            raise WriterStopped("the server is not accepting writes: it is stopping")
+        # qsize is approximate, and a bound needs no more: only the event loop enqueues.
+        if self._queue.qsize() >= self._max_queue:
+            raise WriterBusy(self._max_queue)
         self._queue.put(pending)
+        if self._ended is not None:  # the thread ended while this was being queued
+            self._fail_queued()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as err:
+            log.exception("the writer thread failed; no write can be stored until restart")
+            self._ended = WriterStopped(
+                f"the server cannot write to its database ({type(err).__name__}: {err}); "
+                "nothing was stored: an operator must fix the database and restart the server"
+            )
+        else:
+            self._ended = WriterStopped("the server is not accepting writes: it has stopped")
+        self._fail_queued()
+
+    def _fail_queued(self) -> None:
+        """Fail every job still queued; each is taken once, whoever drains."""
+        assert self._ended is not None
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                try:
+                    item.settle(False, self._ended)
+                except RuntimeError:  # its event loop has closed: nobody waits
+                    pass
+
+    def _loop(self) -> None:
         with writer_connection(self._engine) as conn:
             stopping = False
             while not stopping:

@@ -1,0 +1,84 @@
+"""Overload and a stopped writer get a prompt 503, never a write that hangs or is lost.
+
+A write the queue has no room for is refused at once with ``Retry-After`` (the SDK backs
+off and retries a 503), and every write that was answered 2xx is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Connection
+
+from convoscope.app import create_app
+from convoscope.settings import Settings
+from tests.api.test_errors import assert_problem
+from tests.builders import openai_conversation
+from tests.conftest import ProjectKeys
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings.model_copy(update={"write_queue_limit": 2}))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def http(app: FastAPI, project: ProjectKeys) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://convoscope",
+        headers={"Authorization": f"Bearer {project.api_key}"},
+    ) as client:
+        yield client
+
+
+async def test_writes_past_the_queue_limit_get_503_with_retry_after(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    running, gate = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> None:
+        running.set()
+        gate.wait(10)
+
+    held = app.state.db.writer.submit(hold)
+    assert await asyncio.to_thread(running.wait, 10)
+    sent = [
+        asyncio.ensure_future(http.post("/conversations", json=openai_conversation(f"c{i}")))
+        for i in range(8)
+    ]
+    # Two fit in the queue and wait for the writer; the other six are answered at once.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while sum(task.done() for task in sent) < 6 and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+    refused = [task.result() for task in sent if task.done()]
+    assert len(refused) == 6
+    for response in refused:
+        assert assert_problem(response, 503)["code"] == "service_unavailable"
+        assert response.headers["retry-after"] == "1"
+    gate.set()
+    await asyncio.to_thread(held.result, 10)
+    answers = await asyncio.gather(*sent)
+    assert sorted(r.status_code for r in answers) == [200, 200] + [503] * 6
+    for i, answer in enumerate(answers):
+        stored = await http.get(f"/conversations/c{i}")
+        assert stored.status_code == (200 if answer.status_code == 200 else 404)
+
+
+async def test_a_stopped_writer_answers_503_at_once(app: FastAPI, http: httpx.AsyncClient) -> None:
+    app.state.db.writer.stop()
+    response = await asyncio.wait_for(
+        http.post("/conversations", json=openai_conversation("c1")), timeout=5
+    )
+    problem = assert_problem(response, 503)
+    assert problem["detail"] == "the server is not accepting writes: it has stopped"
+    assert (await http.get("/conversations/c1")).status_code == 404
