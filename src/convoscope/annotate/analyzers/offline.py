@@ -72,8 +72,21 @@ def topic_terms(thread: ThreadText) -> list[str]:
     return key_terms(thread.question) + url_path_words(thread.link_urls)
 
 
-def topic_text(thread: ThreadText) -> str:
-    return " ".join(topic_terms(thread)) or thread.question
+def topic_text(thread: ThreadText, language: str) -> str:
+    """What a thread's category is made of (`categories.py`): an English question as written,
+    another language's by its key terms, then the cited pages' path words.
+
+    MiniLM is English-first: whole non-English questions group by language rather than
+    topic, so their function words go. English keeps them, because they carry intent ("how
+    much is" vs "when is"): on CLINC150 the whole question scored an adjusted Rand index
+    0.07-0.10 above its key terms, on the labelled set 0.01-0.10 below.
+    """
+    paths = url_path_words(thread.link_urls)
+    if language == "en":
+        parts = [strip_code(thread.question), *paths]
+    else:
+        parts = [*key_terms(thread.question), *paths]
+    return " ".join(p for p in parts if p) or thread.question
 
 
 class OfflineAnalyzer:
@@ -102,9 +115,16 @@ class OfflineAnalyzer:
         """Unit MiniLM vectors of arbitrary texts."""
         return self._encoder.embed(texts)
 
-    def topic_vectors(self, threads: Sequence[ThreadText]) -> npt.NDArray[np.float32]:
-        """The vectors categories are made of (see `categories.py`)."""
-        return self._encoder.embed([topic_text(t) for t in threads])
+    def topic_vectors(
+        self, threads: Sequence[ThreadText], languages: Sequence[str] | None = None
+    ) -> npt.NDArray[np.float32]:
+        """The vectors categories are made of (see `topic_text`); `languages` are the threads'
+        first languages, detected when not given."""
+        if languages is None:
+            languages = [self._languages.thread_languages(t.question, t.answer)[0] for t in threads]
+        return self._encoder.embed(
+            [topic_text(t, language) for t, language in zip(threads, languages, strict=True)]
+        )
 
     def learn_glossary(self, threads: Sequence[ThreadText]) -> tuple[str, ...]:
         """First-party terms learned from the titles of the links the answers cite."""
@@ -148,7 +168,9 @@ class OfflineAnalyzer:
         categories: list[str | None] = [None] * len(threads)
         model = context.categories
         if model is not None and model.embedder == self.embedder and len(model.ids):
-            indexes = assign_categories(model, self.topic_vectors(threads))
+            indexes = assign_categories(
+                model, self.topic_vectors(threads, [d.languages[0] for d in drafts])
+            )
             categories = [model.names[int(i)] for i in indexes]
         untyped = [i for i, d in enumerate(drafts) if d.question_type is None]
         if untyped:
