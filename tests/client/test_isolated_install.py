@@ -56,7 +56,7 @@ def _client_sources(into: Path) -> Path:
     package.mkdir(parents=True)
     shutil.copy(ROOT / "src" / "convoscope" / "__init__.py", package)
     shutil.copy(ROOT / "src" / "convoscope" / "py.typed", package)
-    for sub in ("client",):
+    for sub in ("client", "openai"):
         shutil.copytree(
             ROOT / "src" / "convoscope" / sub,
             package / sub,
