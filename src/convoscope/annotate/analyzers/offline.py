@@ -121,10 +121,15 @@ class OfflineAnalyzer:
         """The vectors categories are made of (see `topic_text`); `languages` are the threads'
         first languages, detected when not given."""
         if languages is None:
-            languages = [self._languages.thread_languages(t.question, t.answer)[0] for t in threads]
+            languages = [self.first_language(t) for t in threads]
         return self._encoder.embed(
             [topic_text(t, language) for t, language in zip(threads, languages, strict=True)]
         )
+
+    def first_language(self, thread: ThreadText) -> str:
+        """The thread's language, or "" when it is too short to tell."""
+        found = self._languages.thread_languages(thread.question, thread.answer)
+        return found[0] if found else ""
 
     def learn_glossary(self, threads: Sequence[ThreadText]) -> tuple[str, ...]:
         """First-party terms learned from the titles of the links the answers cite."""
@@ -169,7 +174,7 @@ class OfflineAnalyzer:
         model = context.categories
         if model is not None and model.embedder == self.embedder and len(model.ids):
             indexes = assign_categories(
-                model, self.topic_vectors(threads, [d.languages[0] for d in drafts])
+                model, self.topic_vectors(threads, [d.language for d in drafts])
             )
             categories = [model.names[int(i)] for i in indexes]
         untyped = [i for i, d in enumerate(drafts) if d.question_type is None]
@@ -196,10 +201,12 @@ class OfflineAnalyzer:
         for m in mentions:
             if m.code_language and m.code_language not in code_languages:
                 code_languages.append(m.code_language)
-        sentiment = self._sentiment.classify(prose, languages[0])
+        language = languages[0] if languages else ""
+        sentiment = self._sentiment.classify(prose, language)
         word_count = len(question_words) if not has_cjk(prose) else max(1, len(prose) // 3)
         return _Draft(
             prose=prose,
+            language=language,
             question_words=question_words,
             languages=[*languages, *(c for c in code_languages if c not in languages)],
             first_party=unique_names(m for m in mentions if m.is_first_party),
@@ -254,6 +261,7 @@ class _Draft:
     """Fields computed before the batch's embeddings are available."""
 
     prose: str
+    language: str
     question_words: list[str]
     languages: list[str]
     first_party: list[str]
