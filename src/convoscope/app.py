@@ -19,6 +19,7 @@ from convoscope.api.nul_characters import refuse_nul_characters
 from convoscope.api.problems import install_problem_handlers
 from convoscope.auth.verify import KeyVerifier
 from convoscope.otlp.routes import router as otlp_router
+from convoscope.privacy.retention import RetentionJob
 from convoscope.settings import Settings, load_settings
 from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
@@ -73,6 +74,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                         poll_seconds=poll,
                     )
                 )
+            await stack.enter_async_context(
+                Leased(
+                    Lease(engine, "retention"),
+                    lambda: RetentionJob(db, interval_seconds=settings.retention_interval_seconds),
+                    poll_seconds=poll,
+                )
+            )
             settle_garbage_collector()
             yield
 

@@ -89,6 +89,16 @@ class Settings(BaseSettings):
         description="With several server processes on one PostgreSQL: how often a process "
         "tries to take over a background job whose holder has gone.",
     )
+    retention_interval_seconds: Annotated[float, Field(gt=0, le=7 * 86400)] = Field(
+        3600.0,
+        description="How often conversations past their project's retention_days are "
+        "deleted (and the disk space freed).",
+    )
+    pii_model: str = Field(
+        "",
+        description="A spaCy pipeline (an installed package name or a directory) for the "
+        "person and location kinds of redaction; needs convoscope[pii]. Empty: off.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from convoscope.api import conversations, events, exports, feedback, health, query, threads
+from convoscope.api import (
+    conversations,
+    events,
+    exports,
+    feedback,
+    health,
+    privacy,
+    query,
+    threads,
+)
 
 
 def build_api_routers() -> list[APIRouter]:
@@ -18,4 +27,5 @@ def build_api_routers() -> list[APIRouter]:
         exports.router,
         query.router,
         threads.router,
+        privacy.router,
     ]

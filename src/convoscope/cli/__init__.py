@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from convoscope.cli import annotate, db, indexes, keys, privacy, serve, users
+from convoscope.cli import annotate, db, erasure, indexes, keys, privacy, serve, users
 
 app = typer.Typer(
     name="convoscope",
@@ -13,7 +13,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve.serve)
+db.app.command("vacuum")(erasure.vacuum)
 app.add_typer(db.app, name="db")
+app.command("forget")(erasure.forget)
+app.add_typer(erasure.retention_app, name="retention")
 keys.projects_app.command("set")(privacy.set_project)
 keys.projects_app.command("show")(privacy.show_project)
 app.add_typer(keys.projects_app, name="projects")

@@ -10,6 +10,7 @@ import typer
 from convoscope.cli.context import migrated_engine, out
 from convoscope.errors import InvalidInput
 from convoscope.store import keys as key_store
+from convoscope.store.engine import writer_connection
 from convoscope.store.privacy import (
     PrivacySettings,
     RedactionSettings,
@@ -62,7 +63,8 @@ def set_project(
     ] = None,
 ) -> None:
     """Change a project's data-protection settings; options left out stay as they are."""
-    with migrated_engine() as engine, engine.begin() as conn:
+    # The write lock first: the server may be writing too (store/engine.py).
+    with migrated_engine() as engine, writer_connection(engine) as conn, conn.begin():
         found = key_store.get_project(conn, project)
         settings = load_privacy(conn, found.id)
         settings = change_settings(

@@ -67,7 +67,16 @@ def _make_sqlite_engine(database_url: str, *, pool_size: int) -> Engine:
         # SQLAlchemy emit BEGIN itself (the recipe from SQLAlchemy's SQLite docs).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # A new file gives freed pages back on `PRAGMA incremental_vacuum` (retention,
+        # forget). Only while it is empty: on a file in use the pragma takes a write lock
+        # (it would wait on the server's writer), and an older file is switched by a
+        # VACUUM (`convoscope db vacuum`).
+        if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+            cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cursor.execute("PRAGMA journal_mode=WAL")
+        # A deleted row's bytes are zeroed where that costs no extra I/O, so a forgotten
+        # user's text does not linger in pages still in use (store/erasure.py).
+        cursor.execute("PRAGMA secure_delete=FAST")
         # FULL, not NORMAL: a 2xx promises the write survives a power cut, so every
         # commit must reach the disk. Group commit keeps that affordable.
         cursor.execute("PRAGMA synchronous=FULL")
