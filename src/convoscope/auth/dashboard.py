@@ -97,12 +97,14 @@ class Viewer:
                 return member
         raise NotFound(f"no project {project_id!r}")
 
-    def scope(self, project_id: str | None, organization_id: str) -> Scope:
-        return Scope(organization_id, self.membership(project_id).project_id)
+    def scope(self, project_id: str | None) -> Scope:
+        """Where the project's data lives, as an API key of the project would see it."""
+        member = self.membership(project_id)
+        return Scope(member.organization_id, member.project_id)
 
     def require_admin(self, project_id: str | None) -> Membership:
         member = self.membership(project_id)
-        if member.role != "admin":
+        if not member.is_admin:
             raise Forbidden("only an admin of this project may change its settings")
         return member
 

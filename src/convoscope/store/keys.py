@@ -185,3 +185,19 @@ def revoke_key(conn: Connection, key_id_or_prefix: str) -> KeyRecord:
             .values(revoked_at=datetime.now(UTC))
         )
     return key
+
+
+@dataclass(slots=True, frozen=True)
+class Integration:
+    id: str
+    name: str
+    type: str
+
+
+def list_integrations(conn: Connection, project_id: str) -> list[Integration]:
+    rows = conn.execute(
+        select(integrations.c.id, integrations.c.name, integrations.c.type)
+        .where(integrations.c.project_id == project_id)
+        .order_by(integrations.c.created_at, integrations.c.id)
+    )
+    return [Integration(r.id, r.name, r.type) for r in rows]

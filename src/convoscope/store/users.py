@@ -38,6 +38,11 @@ class Membership:
     project_id: str
     project_name: str
     role: str
+    organization_id: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 @dataclass(slots=True, frozen=True)
@@ -143,12 +148,17 @@ def remove_membership(conn: Connection, project_id: str, user_id: str) -> None:
 def memberships(conn: Connection, user_id: str) -> list[Membership]:
     """The user's projects, oldest project first."""
     rows = conn.execute(
-        select(project_members.c.project_id, projects.c.name, project_members.c.role)
+        select(
+            project_members.c.project_id,
+            projects.c.name,
+            project_members.c.role,
+            projects.c.organization_id,
+        )
         .join(projects, projects.c.id == project_members.c.project_id)
         .where(project_members.c.user_id == user_id)
         .order_by(projects.c.created_at, projects.c.id)
     )
-    return [Membership(r.project_id, r.name, r.role) for r in rows]
+    return [Membership(r.project_id, r.name, r.role, r.organization_id) for r in rows]
 
 
 def project_users(conn: Connection, project_id: str) -> list[tuple[User, str]]:
