@@ -38,9 +38,10 @@ class ViewContext:
         return self.viewer.scope(self.member.project_id)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
-        """``fn`` on a reader connection, under the query time limit."""
+        """``fn`` on an analytics reader (a replica when there are some), under the query
+        time limit."""
         seconds = self.settings.query_timeout_seconds
-        return await self.db.read(lambda conn: run_limited(conn, seconds, fn))
+        return await self.db.read_analytics(lambda conn: run_limited(conn, seconds, fn))
 
 
 def dashboard_auth(request: Request) -> DashboardAuth:

@@ -212,7 +212,7 @@ def _csv(
 ) -> StreamingResponse:
     """Rows written chunk by chunk from one open cursor (Starlette runs the generator on
     worker threads), so memory holds one chunk whatever the number of rows."""
-    engine = view.db.engine
+    engine = view.db.analytics_engine()
 
     def body() -> Iterator[bytes]:
         buffer = io.StringIO()
