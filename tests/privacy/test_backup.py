@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from tests.conftest import LiveServer
 runner = CliRunner()
 
 
-def snapshot(path: Path) -> dict[str, list[tuple[object, ...]]]:
+def snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """The rows a backup is compared by."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
