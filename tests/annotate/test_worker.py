@@ -3,17 +3,24 @@ upsert, after a crash, beside another worker, and never over what a person verif
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import signal
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psutil
 import pytest
 from sqlalchemy import Engine, select
 
 from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+from convoscope.annotate.factories import configured_analyzer
 from convoscope.annotate.model import ProjectContext, ThreadText
-from convoscope.annotate.runner import InProcessRunner, Sourced
+from convoscope.annotate.runner import InProcessRunner, Sourced, SubprocessRunner
 from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.store import annotations as store
 from convoscope.store import conversations as conversation_store
@@ -211,3 +218,105 @@ async def test_feedback_on_an_answer_queues_its_thread_again(
     )
     assert [t["annotation_status"] for t in threads(engine)] == ["done", "pending"]
     assert await worker.run_once() == 1
+
+
+# --- a worker that keeps going ---------------------------------------------------------------
+
+
+def first_and_second(*projects: ProjectKeys) -> tuple[ProjectKeys, ProjectKeys]:
+    """The projects in the order a round visits them (by id)."""
+    first, second = sorted(projects, key=lambda p: p.scope.project_id)
+    return first, second
+
+
+async def store_context(db: Database, project: ProjectKeys, model: dict[str, Any]) -> None:
+    stored = store.StoredContext([], [], model, fitted_threads=0)
+    await db.write(lambda conn: store.save_context(conn, project.scope.project_id, stored))
+
+
+def statuses(engine: Engine, project: ProjectKeys) -> list[str]:
+    return [
+        t["annotation_status"]
+        for t in threads(engine)
+        if t["project_id"] == project.scope.project_id
+    ]
+
+
+async def test_a_failing_fit_does_not_end_the_round_for_the_other_projects(
+    db: Database,
+    project: ProjectKeys,
+    other_project: ProjectKeys,
+    engine: Engine,
+    shared_analyzer: OfflineAnalyzer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken, healthy = first_and_second(project, other_project)
+    # A category model of another shape than the embedding (saved by an older build): the
+    # real analyzer's refit raises on it, and so does assigning categories with it.
+    corrupt = {
+        "ids": ["c1"],
+        "names": ["old"],
+        "centroids": [[1.0, 0.0, 0.0]],
+        "sizes": [3],
+        "embedder": shared_analyzer.embedder,
+        "nextId": 2,
+    }
+    await store_context(db, broken, corrupt)
+    for keys in (broken, healthy):
+        await log(db, keys, conversation("c1", QUESTIONS))
+    worker = AnnotationWorker(
+        db,
+        InProcessRunner(shared_analyzer),
+        WorkerSettings(min_threads_to_fit=3, backoff=timedelta(0)),
+    )
+    with caplog.at_level(logging.WARNING):
+        assert await worker.run_once() == 3
+        assert statuses(engine, healthy) == ["done"] * 3
+        assert statuses(engine, broken) == ["pending"] * 3
+        assert caplog.text.count(f"fitting {broken.scope.project_id} failed") == 1
+        await worker.run_once()
+        # The fit waits out its backoff; the threads keep their own retries.
+        assert caplog.text.count(f"fitting {broken.scope.project_id} failed") == 1
+    assert {
+        t["annotation_error"].split(":")[0]
+        for t in threads(engine)
+        if t["project_id"] == broken.scope.project_id
+    } == {"ValueError"}
+
+
+async def test_a_project_whose_round_fails_waits_and_the_others_go_on(
+    db: Database,
+    project: ProjectKeys,
+    other_project: ProjectKeys,
+    engine: Engine,
+    shared_analyzer: OfflineAnalyzer,
+) -> None:
+    broken, healthy = first_and_second(project, other_project)
+    await store_context(db, broken, {"embedder": "unreadable"})  # no ids, no centroids
+    await log(db, broken, conversation("c1", QUESTIONS))
+    worker = AnnotationWorker(db, InProcessRunner(shared_analyzer), WorkerSettings())
+    assert await worker.run_once() == 0
+    await log(db, healthy, conversation("c1", QUESTIONS))
+    assert await worker.run_once() == 3, "the broken project is skipped while it waits"
+    assert statuses(engine, healthy) == ["done"] * 3
+    assert statuses(engine, broken) == ["pending"] * 3
+    await store_context(db, broken, {})  # repaired: an empty context means "never fitted"
+    assert await worker.run_once() == 0, "still within its backoff"
+
+
+async def test_the_analyzer_process_is_restarted_when_it_dies() -> None:
+    runner = SubprocessRunner(configured_analyzer)
+    try:
+        first_pid = await runner.pid()
+        os.kill(first_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while psutil.pid_exists(first_pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        texts = [ThreadText(question, answer) for question, answer in QUESTIONS]
+        annotated = await runner.annotate(texts, ProjectContext())
+        assert [a.is_answer_confident for a, _ in annotated] == [True, True, False]
+        assert runner.restarts == 1
+        assert await runner.pid() != first_pid
+        assert runner.restarts == 1, "a live child is kept"
+    finally:
+        runner.close()

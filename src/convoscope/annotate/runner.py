@@ -4,15 +4,20 @@ server), so that its CPU work never holds the server's GIL and never slows inges
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Protocol
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol, TypeVar
 
 from convoscope.annotate.model import Analyzer, Annotation, ProjectContext, ThreadText
 
+log = logging.getLogger(__name__)
+
 Sourced = list[tuple[Annotation, str]]
+T = TypeVar("T")
 AnalyzerFactory = Callable[[], Analyzer]
 
 
@@ -85,25 +90,54 @@ def _child_fit(threads: Sequence[ThreadText], context: ProjectContext) -> Projec
     return fit(_child_analyzer, threads, context)
 
 
+def _child_pid() -> int:
+    return os.getpid()
+
+
 class SubprocessRunner:
-    """Runs the analyzer in one child process, at a lower priority than the server."""
+    """Runs the analyzer in one child process, at a lower priority than the server.
+
+    When the child dies (killed, out of memory, a crash in native code) the pool it ran in
+    is broken for good, so a fresh child is started and the call is made once more; if the
+    fresh child dies on it too, the call fails and its batch is retried later.
+    """
 
     def __init__(self, factory: AnalyzerFactory) -> None:
+        self._factory = factory
+        self._pool = self._new_pool()
+        self.restarts = 0
+
+    def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads (the writer), and forking them is unsafe.
-        self._pool = ProcessPoolExecutor(
+        return ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_child,
-            initargs=(factory,),
+            initargs=(self._factory,),
         )
 
-    async def annotate(self, threads: Sequence[ThreadText], context: ProjectContext) -> Sourced:
+    async def _call(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _child_annotate, list(threads), context)
+        pool = self._pool
+        try:
+            return await loop.run_in_executor(pool, function, *args)
+        except BrokenProcessPool:
+            log.warning("the analyzer process died; starting a new one")
+            if self._pool is pool:  # not already replaced by a concurrent call
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+                self.restarts += 1
+        return await loop.run_in_executor(self._pool, function, *args)
+
+    async def pid(self) -> int:
+        """The process id of the child (started if need be)."""
+        return await self._call(_child_pid)
+
+    async def annotate(self, threads: Sequence[ThreadText], context: ProjectContext) -> Sourced:
+        return await self._call(_child_annotate, list(threads), context)
 
     async def fit(self, threads: Sequence[ThreadText], context: ProjectContext) -> ProjectContext:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _child_fit, list(threads), context)
+        return await self._call(_child_fit, list(threads), context)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -42,6 +42,34 @@ class WorkerSettings:
     # How often a project's thread count is checked for a refit; counting a large
     # project's threads every batch would cost more than the batch.
     refit_check_seconds: float = 60.0
+    # A project whose round failed (or whose fit failed) waits this long before the next
+    # try, doubling with each failure in a row up to project_backoff_max; the other
+    # projects go on meanwhile.
+    project_backoff: timedelta = timedelta(seconds=30)
+    project_backoff_max: timedelta = timedelta(minutes=30)
+
+
+class _Backoff:
+    """Failures in a row of one kind of work, per project, and when each may run again."""
+
+    def __init__(self, first: timedelta, most: timedelta) -> None:
+        self._first = first.total_seconds()
+        self._most = most.total_seconds()
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def waiting(self, project_id: str) -> bool:
+        entry = self._failures.get(project_id)
+        return entry is not None and time.monotonic() < entry[1]
+
+    def failed(self, project_id: str) -> float:
+        """Record a failure; return the seconds to wait."""
+        count = self._failures.get(project_id, (0, 0.0))[0] + 1
+        wait: float = min(self._first * 2.0 ** (count - 1), self._most)
+        self._failures[project_id] = (count, time.monotonic() + wait)
+        return wait
+
+    def succeeded(self, project_id: str) -> None:
+        self._failures.pop(project_id, None)
 
 
 class AnnotationWorker:
@@ -61,6 +89,8 @@ class AnnotationWorker:
         self._stopping = asyncio.Event()
         # project -> (context, when its thread count was last checked)
         self._contexts: dict[str, tuple[ProjectContext, float]] = {}
+        self._rounds = _Backoff(self.settings.project_backoff, self.settings.project_backoff_max)
+        self._fits = _Backoff(self.settings.project_backoff, self.settings.project_backoff_max)
 
     async def __aenter__(self) -> AnnotationWorker:
         self.start()
@@ -99,7 +129,10 @@ class AnnotationWorker:
                     pass
 
     async def run_once(self, project_id: str | None = None) -> int:
-        """Annotate one batch per project with work; return how many threads got done."""
+        """Annotate one batch per project with work; return how many threads got done.
+
+        A project whose batch fails for any reason other than the analyzer (which the
+        threads' own retries cover) is skipped, with backoff, while the others go on."""
         now = datetime.now(UTC)
         lease = self.settings.lease
         if project_id is None:
@@ -110,7 +143,15 @@ class AnnotationWorker:
             projects = [project_id]
         done = 0
         for project in projects:
-            done += await self._annotate_project(project)
+            if self._rounds.waiting(project):
+                continue
+            try:
+                done += await self._annotate_project(project)
+            except Exception:
+                wait = self._rounds.failed(project)
+                log.exception("annotating %s failed; it waits %.0f s", project, wait)
+            else:
+                self._rounds.succeeded(project)
         return done
 
     async def _annotate_project(self, project_id: str) -> int:
@@ -191,13 +232,20 @@ class AnnotationWorker:
             else None,
         )
         wanted = max(self.settings.min_threads_to_fit, 2 * stored.fitted_threads)
-        if total < wanted:
+        if total < wanted or self._fits.waiting(project_id):
             return context
         sample = await self._db.read(
             lambda conn: store.thread_texts_for_fitting(conn, project_id, limit=_FIT_SAMPLE)
         )
         texts = [ThreadText(q, a, titles, urls) for q, a, titles, urls in sample]
-        fitted = await self._runner.fit(texts, context)
+        try:
+            fitted = await self._runner.fit(texts, context)
+        except Exception:
+            # Annotating goes on with the categories fitted before; the fit is tried again.
+            wait = self._fits.failed(project_id)
+            log.exception("fitting %s failed; next try in %.0f s", project_id, wait)
+            return context
+        self._fits.succeeded(project_id)
         updated = store.StoredContext(
             glossary=list(fitted.glossary),
             learned_glossary=list(fitted.learned_glossary),
