@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from convoscope.cli import annotate, backup, db, erasure, indexes, keys, privacy, serve, users
+from convoscope.cli import (
+    annotate,
+    backup,
+    db,
+    erasure,
+    indexes,
+    keys,
+    privacy,
+    redact,
+    serve,
+    users,
+)
 
 app = typer.Typer(
     name="convoscope",
@@ -16,6 +27,7 @@ app.command("serve")(serve.serve)
 db.app.command("vacuum")(erasure.vacuum)
 app.add_typer(db.app, name="db")
 app.command("forget")(erasure.forget)
+app.command("redact")(redact.redact)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.add_typer(erasure.retention_app, name="retention")
