@@ -235,3 +235,58 @@ async def test_an_admin_creates_a_key_shown_once_and_revokes_it(
     assert revoked.status_code == 200 and "Revoked key" in revoked.text
     refused = await app_client.get("/conversations", headers={"Authorization": f"Bearer {key}"})
     assert refused.status_code == 401
+
+
+async def _annotate(
+    client: httpx.AsyncClient, key: str, values: dict[str, dict[str, object]]
+) -> None:
+    """Set the annotations of each conversation's thread, as a person verifying them."""
+    auth = {"Authorization": f"Bearer {key}"}
+    threads = (
+        await client.post(
+            "/query/semantic-threads",
+            headers=auth,
+            json={"select": [{"type": "field", "field": "id"},
+                             {"type": "field", "field": "conversationIds"}]},
+        )
+    ).json()["data"]["result"]  # fmt: skip
+    for thread in threads:
+        body = values[thread["conversationIds"][0]]
+        response = await client.post(
+            f"/convoscope/semantic-threads/{thread['id']}/verify", headers=auth, json=body
+        )
+        assert response.status_code == 200, response.text
+
+
+async def test_topics_and_gaps_count_threads_by_category_and_subject(
+    app_client: httpx.AsyncClient, engine: Engine, project: ProjectKeys
+) -> None:
+    for cid in ("a", "b", "c"):
+        await _log(app_client, project.api_key, cid, f"question {cid}")
+    # _log rated every answer negative; one more, positive, on c.
+    await app_client.post(
+        "/feedback",
+        headers={"Authorization": f"Bearer {project.api_key}"},
+        json={"messageId": "c-a", "type": "positive"},
+    )
+    await _annotate(app_client, project.api_key, {
+        "a": {"category": "billing", "subject": "invoices", "isDocumented": False,
+              "gapSummary": "no invoice page"},
+        "b": {"category": "billing", "subject": "invoices", "isDocumented": True,
+              "isAnswerConfident": False},
+        "c": {"category": "sso", "subject": "okta", "isDocumented": True,
+              "isFeatureSupported": False},
+    })  # fmt: skip
+    await _sign_in(app_client, _user(engine, "a@example.com", (project, "viewer")))
+    topics = (await app_client.get("/dashboard/api/topics")).json()["rows"]
+    assert [(t["category"], t["questions"], t["positiveShare"], t["gapShare"]) for t in topics] == [
+        ("billing", 2, 0.0, 0.5),
+        ("sso", 1, 0.5, 0.0),
+    ]
+    gaps = (await app_client.get("/dashboard/api/gaps")).json()["rows"]
+    assert [
+        (g["subject"], g["total"], g["not_documented"], g["not_confident"], g["not_supported"],
+         g["gapSummary"]) for g in gaps
+    ] == [("invoices", 2, 1, 1, 0, "no invoice page"), ("okta", 1, 0, 0, 1, None)]  # fmt: skip
+    csv = (await app_client.get("/dashboard/api/gaps.csv")).text.splitlines()
+    assert csv[1].startswith("invoices,2,1,1,0,no invoice page,")

@@ -184,15 +184,18 @@ def conversation_detail(conn: Connection, scope: Scope, conversation_id: str) ->
         },
         project_id,
     )
-    threads = run(
-        conn,
+    query = parse_request(
         SEMANTIC_THREADS,
         {
             "where": condition("conversationIds", "arrayContains", conversation_id),
             "orderBy": [{"field": "firstMessageTime", "direction": "asc"}],
         },
-        project_id,
     )
+    compiled = compile_query(query, project_id=project_id, path_columns=path_columns(conn))
+    # The stored conversation_id leads the index to the few threads, where the JSON
+    # array test alone read every thread of the project (331 ms at 20,000 on SQLite).
+    statement = compiled.statement.where(semantic_threads.c.conversation_id == conversation_id)
+    threads = [shape_row(compiled.shapers, row) for row in conn.execute(statement)]
     return {
         "id": conversation.id,
         "type": conversation.type,

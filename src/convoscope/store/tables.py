@@ -314,6 +314,19 @@ semantic_threads = Table(
     Index(None, "project_id", "first_message_time"),
     Index(None, "project_id", "conversation_id", "position", unique=True),
     Index(None, "project_id", "annotation_status"),
+    # Covers the dashboard's reports over threads (migration 0010).
+    Index(
+        "ix_semantic_threads_dashboard",
+        "project_id",
+        "first_message_time",
+        "integration_id",
+        "category",
+        "sentiment",
+        "is_documented",
+        "is_answer_confident",
+        "is_feature_supported",
+        "subject",
+    ),
 )
 
 # What the annotator knows about a project: its glossary of first-party terms (set with
