@@ -28,6 +28,7 @@ from convoscope.query.model import (
     SelectTime,
 )
 from convoscope.query.operators import NULL_TESTS, OPERATORS, Target
+from convoscope.schemas.json_values import first_unstorable
 from convoscope.schemas.query import (
     AggregationSelection,
     FieldSelection,
@@ -41,6 +42,12 @@ M = TypeVar("M", bound=BaseModel)
 # hostile body cannot exhaust the stack of the compiler or of the database's parser.
 MAX_DEPTH = 16
 MAX_CONDITIONS = 500
+# A JSON document in a condition compiles to SQL that grows with its members, and SQLite
+# refused deep or wide ones ("parser stack overflow" at 100 levels, "Expression tree is
+# too large" at 20,000 keys). Building and preparing 1,000 members takes about 0.3 s;
+# 4,000 took 3 s, past any time limit, before the query had run a step.
+MAX_DOCUMENT_DEPTH = 8
+MAX_DOCUMENT_MEMBERS = 1_000
 _NUMERIC_KINDS = (Kind.NUMBER, Kind.BOOLEAN)
 
 
@@ -250,7 +257,7 @@ def _order(resource: Resource, query: Query, name: str, direction: str, where: s
 
 
 def parse_filter(resource: Resource, node: Any, where: str) -> Filter:
-    counter = [0]
+    counter = [0, 0]  # conditions, and members of their JSON documents
     return _filter(resource, node, where, 1, counter)
 
 
@@ -273,7 +280,15 @@ def _filter(resource: Resource, node: Any, where: str, depth: int, counter: list
             raise QueryError(
                 f"{where}: a filter may hold at most {MAX_CONDITIONS} conditions", field=where
             )
-        return _condition(resource, node["condition"], f"{where}.condition")
+        condition = _condition(resource, node["condition"], f"{where}.condition")
+        counter[1] += _count_members(condition.value, condition.location + ".value", 1)
+        if counter[1] > MAX_DOCUMENT_MEMBERS:
+            raise QueryError(
+                f"{condition.location}.value: the JSON values of a filter may hold at most "
+                f"{MAX_DOCUMENT_MEMBERS} members in all",
+                field=f"{condition.location}.value",
+            )
+        return condition
     items = node[kind]
     if not isinstance(items, list):
         raise QueryError(f"{where}.{kind}: must be an array of filters", field=f"{where}.{kind}")
@@ -284,6 +299,19 @@ def _filter(resource: Resource, node: Any, where: str, depth: int, counter: list
     if len(parsed) == 1:
         return parsed[0]
     return AllOf(parsed) if kind == "and" else AnyOf(parsed)
+
+
+def _count_members(value: Any, where: str, depth: int) -> int:
+    """How many keys and items ``value`` holds, at any depth; refuses deep nesting."""
+    if not isinstance(value, dict | list):
+        return 0
+    if depth > MAX_DOCUMENT_DEPTH:
+        raise QueryError(
+            f"{where}: a JSON value may nest at most {MAX_DOCUMENT_DEPTH} levels deep",
+            field=where,
+        )
+    items = value.values() if isinstance(value, dict) else value
+    return len(value) + sum(_count_members(item, where, depth + 1) for item in items)
 
 
 def _condition(resource: Resource, node: Any, where: str) -> Condition:
@@ -324,6 +352,9 @@ def _condition(resource: Resource, node: Any, where: str) -> Condition:
     else:
         if "value" not in node:
             raise QueryError(f"{value_at}: {operator_name} needs a value", field=value_at)
+        unstorable = first_unstorable(value, value_at)
+        if unstorable is not None:  # no column holds it: a bound parameter would fail
+            raise QueryError(f"{unstorable[0]}: {unstorable[1]}", field=unstorable[0])
         checked = operator.check(target, value, value_at)
     return Condition(field, operator, path, checked, where)
 
