@@ -15,8 +15,8 @@ from convoscope.annotate.runner import SubprocessRunner
 from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.api import build_api_routers
 from convoscope.api.middleware import RequestContextMiddleware
-from convoscope.api.nul_characters import refuse_nul_characters
 from convoscope.api.problems import install_problem_handlers
+from convoscope.api.unstorable import refuse_unstorable_input
 from convoscope.auth.verify import KeyVerifier
 from convoscope.otlp.routes import router as otlp_router
 from convoscope.privacy.retention import RetentionJob
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         summary="Self-hosted analytics for AI-assistant conversations "
         "(Inkeep Analytics API compatible).",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul_characters)],
+        dependencies=[Depends(refuse_unstorable_input)],
     )
     app.state.settings = settings
     for router in build_api_routers():

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
 
-from convoscope.api.deps import AnyKey, Db, ReadKey
+from convoscope.api.deps import AnyKey, Db, Offset, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.auth.access import require_read
 from convoscope.schemas.conversations import (
@@ -47,7 +47,7 @@ async def list_conversations(
     db: Db,
     caller: ReadKey,
     limit: Annotated[int | None, Query(ge=0, le=100)] = 20,
-    offset: Annotated[int | None, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JSONResponse:
     page_size = 20 if limit is None else limit
     skip = offset or 0

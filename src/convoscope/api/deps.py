@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from convoscope.auth.access import Caller, require_read
 from convoscope.auth.verify import KeyVerifier
+from convoscope.schemas.json_values import INT64_MAX
 from convoscope.settings import Settings
 from convoscope.store.database import Database
 from convoscope.store.path_advisor import PathAdvisor
@@ -48,3 +49,7 @@ Advisor = Annotated[PathAdvisor, Depends(get_path_advisor)]
 AnyKey = Annotated[Caller, Depends(authenticate)]
 # An api key: everything that returns stored data to the caller.
 ReadKey = Annotated[Caller, Depends(authenticate_reader)]
+
+# Rows to skip when paging; the databases take at most a 64-bit integer (a larger one
+# was a 500 on SQLite).
+Offset = Annotated[int | None, Query(ge=0, le=INT64_MAX)]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from sqlalchemy import Connection
 
-from convoscope.api.deps import AnyKey, Db, ReadKey
+from convoscope.api.deps import AnyKey, Db, Offset, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.errors import ConvoscopeError
 from convoscope.schemas.common import JsonObject
@@ -55,7 +55,7 @@ async def list_feedback(
     db: Db,
     caller: ReadKey,
     limit: Annotated[int | None, Query(ge=0, le=100)] = 10,
-    offset: Annotated[int | None, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JSONResponse:
     page_size = 10 if limit is None else limit
 

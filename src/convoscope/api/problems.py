@@ -126,7 +126,16 @@ def invalid_input_from(
 
 
 _UNION_TAGS = {"openai", "support_ticket", "support_copilot", "message", "conversation", "search"}
-_TYPE_BRANCHES = ("str", "int", "list[", "dict[", "function-after", "literal[", "none")
+_TYPE_BRANCHES = (
+    "str",
+    "int",
+    "constrained-",
+    "list[",
+    "dict[",
+    "function-after",
+    "literal[",
+    "none",
+)
 
 
 def field_path(loc: tuple[int | str, ...], *, prefix: str = "") -> str:

@@ -6,7 +6,17 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+from convoscope.schemas.json_values import INT64_MAX, INT64_MIN, check_document
 
 # The pattern of API.md §1.7, widened to any number of fraction digits (Python and
 # PostgreSQL emit six) and to offsets without a colon.
@@ -34,7 +44,12 @@ def parse_timestamp(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError as err:
         raise ValueError(f"is not a valid date-time: {value[:40]!r}") from err
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+23:59 is in year 0 in UTC
+        raise ValueError(
+            f"is out of range once converted to UTC (years 1 to 9999): {value[:40]!r}"
+        ) from None
 
 
 def format_timestamp(value: datetime) -> str:
@@ -57,7 +72,9 @@ Timestamp = Annotated[
 
 NonEmptyId = Annotated[str, Field(min_length=1, max_length=512)]
 
-JsonObject = dict[str, Any]
+# A JSON object as sent: any keys and values the databases can store (json_values.py).
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_document)]
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 
 
 class WireModel(BaseModel):
@@ -71,12 +88,18 @@ class UserProperties(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str | int | None = Field(None, description="User identifier (often an anonymous id).")
+    id: str | Int64 | None = Field(None, description="User identifier (often an anonymous id).")
     identificationType: str | None = Field(None, description="How the user was identified.")
-    userId: str | int | None = Field(None, description="User identifier from a copilot.")
+    userId: str | Int64 | None = Field(None, description="User identifier from a copilot.")
     supportAgentName: str | None = None
     supportAgentEmail: str | None = None
     userType: str | None = None
+
+    @model_validator(mode="after")
+    def _check_extra_keys(self) -> UserProperties:
+        if self.__pydantic_extra__:
+            check_document(self.__pydantic_extra__)
+        return self
 
 
 class Link(WireModel):
