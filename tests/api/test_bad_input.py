@@ -179,7 +179,9 @@ CASES = [
     pytest.param(
         "POST",
         "/query/conversations",
-        where('{"field": "firstMessageTime", "operator": "gt", "value": "0001-01-01T00:00:00+01:00"}'),
+        where(
+            '{"field": "firstMessageTime", "operator": "gt", "value": "0001-01-01T00:00:00+01:00"}'
+        ),
         "where.condition.value",
         id="query-date-out-of-range",
     ),
