@@ -9,6 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect
+from sqlalchemy.exc import DBAPIError
 
 from convoscope.store import migrate
 from convoscope.store.tables import conversations, metadata
@@ -55,3 +56,20 @@ def test_an_index_a_migration_adds_has_statistics_at_once(engine: Engine, dialec
             "WHERE project_id = 'p' AND instr(properties, 'pro') > 0"
         ).all()
     assert [row[-1] for row in plan] == ["SCAN conversations"]
+
+
+def test_a_failed_migration_leaves_the_ones_before_it_applied(engine: Engine) -> None:
+    """Each migration commits on its own, as the recovery hint and the runbook say."""
+    migrate.downgrade(engine, "0008")
+    # What 0010 creates, made by hand first: 0010 fails, after 0009 has run.
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE INDEX ix_semantic_threads_dashboard ON semantic_threads (project_id)"
+        )
+    with pytest.raises(DBAPIError):
+        migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0009"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_semantic_threads_dashboard")
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()

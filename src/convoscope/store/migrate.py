@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from convoscope.store import path_indexes
 
@@ -32,23 +33,55 @@ def _config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    config = _config(engine)
+    """Migrate to ``revision``, one transaction per migration (env.py says so to Alembic).
+
+    No transaction surrounds them: an outer one made Alembic's per-migration
+    transactions inert, and a failure in the last migration undid every one before it.
+    """
     target = head_revision() if revision == "head" else revision
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        if MigrationContext.configure(conn).get_current_revision() != target:
-            path_indexes.set_aside(conn, dialects=("sqlite",))
-        command.upgrade(config, revision)
-        path_indexes.reconcile(conn)
+    with engine.connect() as conn:
+        pending = MigrationContext.configure(conn).get_current_revision() != target
+        conn.rollback()
+        _migrate(
+            engine, conn, pending=pending, dialects=("sqlite",), run=command.upgrade, to=revision
+        )
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    with engine.connect() as conn:
+        _migrate(
+            engine,
+            conn,
+            pending=True,
+            dialects=("sqlite", "postgresql"),
+            run=command.downgrade,
+            to=revision,
+        )
+
+
+def _migrate(
+    engine: Engine,
+    conn: Connection,
+    *,
+    pending: bool,
+    dialects: tuple[str, ...],
+    run: Callable[[Config, str], None],
+    to: str,
+) -> None:
     config = _config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        path_indexes.set_aside(conn, dialects=("sqlite", "postgresql"))
-        command.downgrade(config, revision)
-        path_indexes.reconcile(conn)
+    config.attributes["connection"] = conn
+    if pending:
+        with conn.begin():
+            path_indexes.set_aside(conn, dialects=dialects)
+    try:
+        run(config, to)
+    finally:
+        # Also after a failed migration: its transaction rolled back, and the indexes set
+        # aside belong on the schema that the last completed migration left.
+        if conn.in_transaction():
+            conn.rollback()
+        with conn.begin():
+            path_indexes.reconcile(conn)
 
 
 def current_revision(engine: Engine) -> str | None:
