@@ -209,3 +209,33 @@ async def test_bad_feedback_bodies_name_the_field(
 ) -> None:
     problem = assert_problem(await client.post("/feedback", json=body), 400)
     assert problem["errors"][0] == {"field": field, "message": message}
+
+
+async def test_feedback_on_a_message_a_re_log_drops_is_deleted_with_it(
+    client: httpx.AsyncClient,
+) -> None:
+    def message(message_id: str, role: str) -> dict[str, str]:
+        return {"id": message_id, "role": role, "content": message_id}
+
+    first = {
+        "id": "c1",
+        "type": "openai",
+        "messages": [message("m1", "user"), message("m2", "assistant")],
+    }
+    assert (await client.post("/conversations", json=first)).status_code == 200
+    for feedback_id, message_id in (("f1", "m1"), ("f2", "m2")):
+        body = {"id": feedback_id, "type": "negative", "messageId": message_id}
+        assert (await client.post("/feedback", json=body)).status_code == 200
+    again = {**first, "messages": [message("m1", "user"), message("m3", "assistant")]}
+    assert (await client.post("/conversations", json=again)).status_code == 200
+
+    listed = await client.get("/feedback")
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["negativeFeedbackCount"] == 1
+    assert [f["id"] for f in listed.json()["negativeFeedback"]] == ["f1"]
+    assert (await client.get("/feedback/f1")).status_code == 200
+    assert (await client.get("/feedback/f2")).status_code == 404
+    queried = await client.post(
+        "/query/feedback", json={"select": [{"type": "field", "field": "id"}]}
+    )
+    assert queried.json()["data"]["result"] == [{"id": "f1"}]

@@ -73,3 +73,56 @@ def test_a_failed_migration_leaves_the_ones_before_it_applied(engine: Engine) ->
         conn.exec_driver_sql("DROP INDEX ix_semantic_threads_dashboard")
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_0011_deletes_feedback_whose_message_is_gone(engine: Engine) -> None:
+    from convoscope.store.tables import feedback, messages, organizations, projects
+
+    migrate.downgrade(engine, "0010")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(insert(organizations).values(id="o", name="o", created_at=now))
+        conn.execute(insert(projects).values(id="p", organization_id="o", name="p", created_at=now))
+        conn.execute(
+            insert(conversations).values(
+                project_id="p",
+                id="c",
+                type="openai",
+                organization_id="o",
+                created_at=now,
+                updated_at=now,
+                first_message_time=now,
+                last_message_time=now,
+                message_count=1,
+                user_message_count=1,
+            )
+        )
+        conn.execute(
+            insert(messages).values(
+                project_id="p",
+                id="kept",
+                conversation_id="c",
+                position=0,
+                role="user",
+                content="q",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        for feedback_id, message_id in (("f-kept", "kept"), ("f-orphan", "dropped")):
+            conn.execute(
+                insert(feedback).values(
+                    project_id="p",
+                    id=feedback_id,
+                    type="negative",
+                    message_id=message_id,
+                    conversation_id="c",
+                    organization_id="o",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(feedback.select()).mappings().all()[0]["id"] == "f-kept"
+        assert len(conn.execute(feedback.select()).all()) == 1

@@ -94,6 +94,17 @@ def _message_owners(count: int) -> Prepared:
 
 
 @cache
+def _delete_feedback_of(count: int) -> Prepared:
+    return Prepared(
+        delete(feedback).where(
+            feedback.c.project_id == bindparam("project_id"),
+            feedback.c.conversation_id == bindparam("conversation_id"),
+            in_list(feedback.c.message_id, "message_id", count),
+        )
+    )
+
+
+@cache
 def _adopt_events(count: int) -> Prepared:
     return Prepared(
         update(events)
@@ -167,6 +178,9 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 updated_at=message.updated_at or now,
             )
         )
+    # Feedback names one message: a message the new history drops takes its feedback
+    # with it, as deleting the conversation would (kept, it broke every feedback list).
+    dropped = [m[0] for m in stored_messages if m[0] not in seen]
     # Generated ids are new, and kept ids are this conversation's: only ids the client
     # chose can clash with another conversation or have events waiting for them.
     client_ids = [m.id for m in data.messages if m.id is not None]
@@ -207,6 +221,15 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             _DELETE_MESSAGES.execute(
                 conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
             )
+            for chunk in in_chunks(dropped):
+                _delete_feedback_of(len(chunk)).execute(
+                    conn,
+                    {
+                        "project_id": scope.project_id,
+                        "conversation_id": conversation_id,
+                        **in_params("message_id", chunk),
+                    },
+                )
             _UPDATE_CONVERSATION.execute(
                 conn, {**row, "where_project_id": scope.project_id, "where_id": conversation_id}
             )
