@@ -514,6 +514,9 @@ def build_report(
             }
         }
 
+    if REDACTED in summaries:
+        report["redaction"] = _redaction_cost(summaries, args.scenarios)
+
     # The generator's own cost, measured where it works hardest (against parse-only):
     # answers per second of its CPU time is the rate it could sustain on a whole core.
     ceiling = {}
@@ -620,6 +623,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="also measure a FastAPI endpoint with convoscope's request models that "
         "stores nothing (a reference for what the framework alone costs)",
     )
+    parser.add_argument(
+        "--redaction",
+        action="store_true",
+        help="also run convoscope on SQLite with its project's default redaction on "
+        "(hashed placeholders): the cost of redaction per request",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--annotation-worker",
@@ -636,6 +645,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--scenarios: choose among {', '.join(SCENARIOS)}; got {unknown or 'none'}")
     args.scenarios = tuple(s for s in SCENARIOS if s in chosen)
     args.databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    if args.redaction and "sqlite" not in args.databases:
+        parser.error("--redaction compares against convoscope on SQLite: keep sqlite in --database")
     return args
 
 
@@ -657,6 +668,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     workdir,
                     annotation_worker=args.annotation_worker,
                 )
+            if args.redaction:
+                targets[REDACTED] = _redacted_target(workdir, args.annotation_worker)
             if "postgresql" in args.databases:
                 log("starting a throwaway PostgreSQL cluster")
                 url, data_dir, pg_settings = stack.enter_context(_postgres())
@@ -710,6 +723,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = build_report(args, targets, stored, machine, extra)
     print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     return 0 if report["ok"] else 1
+
+
+# --redaction: the same server and bodies with the project's redaction on. The bodies
+# hold no personal data, as most real traffic: the cost is that of scanning every text.
+REDACTED = "sqlite_redacted"
+
+
+def _redacted_target(workdir: Path, annotation_worker: bool) -> Target:
+    from convoscope.redaction import DEFAULT_KINDS
+    from convoscope.store.keys import list_projects
+    from convoscope.store.privacy import PrivacySettings, RedactionSettings, save_privacy
+
+    url = f"sqlite:///{workdir / 'redacted.db'}"
+    target = _convoscope_target(REDACTED, url, workdir, annotation_worker=annotation_worker)
+    engine = make_engine(url, pool_size=1)
+    with engine.begin() as conn:
+        for project in list_projects(conn):
+            redaction = RedactionSettings(kinds=DEFAULT_KINDS, hash=True)
+            save_privacy(conn, project.id, PrivacySettings(redaction=redaction))
+    engine.dispose()
+    return target
+
+
+def _redaction_cost(summaries: dict[str, Any], scenarios: Sequence[str]) -> dict[str, Any]:
+    """Requests per second and server CPU per request, with and without redaction."""
+
+    def cpu_us(summary: dict[str, Any]) -> float:
+        cores = float(summary["cpu_cores"]["server"])
+        return round(1e6 * cores / max(float(summary["rps"]), 1e-9), 1)
+
+    cost: dict[str, Any] = {}
+    for scenario in scenarios:
+        plain, redacted = summaries["sqlite"][scenario], summaries[REDACTED][scenario]
+        cost[scenario] = {
+            "rps": redacted["rps"],
+            "rps_without_redaction": plain["rps"],
+            "rps_ratio": round(redacted["rps"] / max(plain["rps"], 1e-9), 3),
+            "server_cpu_us_per_request": cpu_us(redacted),
+            "server_cpu_us_per_request_without": cpu_us(plain),
+        }
+    return cost
 
 
 if __name__ == "__main__":

@@ -60,8 +60,15 @@ class Detector:
     # The capture group that holds the value (0: the whole match), e.g. only the
     # password of a URL with credentials.
     group: int = 0
+    # A cheap test a text must pass for the pattern to have a chance: most texts have
+    # no digit, no @, no key prefix, and a substring search costs a fraction of a
+    # regular expression tried at every position (360 µs a 250-character text for all
+    # detectors without these tests).
+    may_match: Callable[[str], bool] | None = None
 
     def find(self, text: str) -> Iterator[Finding]:
+        if self.may_match is not None and not self.may_match(text):
+            return
         for match in self.pattern.finditer(text):
             value = match.group(self.group)
             if value and (self.is_valid is None or self.is_valid(value)):
@@ -143,20 +150,56 @@ _SECRET_PATTERNS = [
     r"\bcvs_[A-Za-z0-9_-]{40,}",  # convoscope's own keys
 ]
 
+_SECRET_PREFIXES = (
+    "-----BEGIN",
+    "eyJ",
+    "AKIA",
+    "ASIA",
+    "gh",
+    "glpat-",
+    "xox",
+    "k_live_",
+    "k_test_",
+    "sk-",
+    "AIza",
+    "hf_",
+    "cvs_",
+)
+_has_digit = re.compile(r"\d").search
+
+
+def _may_hold_secret(text: str) -> bool:
+    return any(prefix in text for prefix in _SECRET_PREFIXES)
+
+
+def _may_hold_ip(text: str) -> bool:
+    return ":" in text or _has_digit(text) is not None
+
+
+def _may_hold_number(text: str) -> bool:
+    return _has_digit(text) is not None
+
+
 DETECTORS: tuple[Detector, ...] = (
     # Secrets first: a key block or token may contain what looks like other kinds.
-    Detector(Kind.SECRET, re.compile("|".join(f"(?:{p})" for p in _SECRET_PATTERNS))),
+    Detector(
+        Kind.SECRET,
+        re.compile("|".join(f"(?:{p})" for p in _SECRET_PATTERNS)),
+        may_match=_may_hold_secret,
+    ),
     # The password of a URL with credentials (scheme://user:password@host).
     Detector(
         Kind.SECRET,
         re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:([^\s@/]+)@[^\s]"),
         group=1,
+        may_match=lambda text: "://" in text,
     ),
     # The token of an Authorization header pasted into a message.
     Detector(
         Kind.SECRET,
         re.compile(r"\b(?:[Bb]earer|[Tt]oken)\s+([A-Za-z0-9._~+/-]{20,}=*)"),
         group=1,
+        may_match=lambda text: "earer" in text or "oken" in text,
     ),
     Detector(
         Kind.EMAIL,
@@ -164,22 +207,30 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
             r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"
         ),
+        may_match=lambda text: "@" in text,
     ),
     Detector(
         Kind.IBAN,
         re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b"),
         passes_iban_checksum,
+        may_match=_may_hold_number,
     ),
-    Detector(Kind.CARD, re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-])"), _is_card),
+    Detector(
+        Kind.CARD,
+        re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-])"),
+        _is_card,
+        may_match=_may_hold_number,
+    ),
     Detector(
         Kind.IP,
         re.compile(
             r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
             r"(?![\w.]*\d)"
             # IPv6: a run of hex digits and at least two colons, checked by ipaddress.
-            r"|(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"
+            r"|(?<![\w:.])(?:[0-9A-Fa-f]{1,4}|(?=::))(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"
         ),
         _is_ip,
+        may_match=_may_hold_ip,
     ),
     Detector(
         Kind.PHONE,
@@ -188,5 +239,6 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?:[ .-]?\d{2,5}){1,5}(?![\w/-]|\.\d)"
         ),
         _is_phone,
+        may_match=_may_hold_number,
     ),
 )
