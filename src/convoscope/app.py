@@ -20,6 +20,7 @@ from convoscope.api.unstorable import refuse_unstorable_input
 from convoscope.auth.verify import KeyVerifier
 from convoscope.otlp.routes import router as otlp_router
 from convoscope.privacy.retention import RetentionJob
+from convoscope.redaction.presidio import use_configured_model
 from convoscope.settings import Settings, load_settings
 from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                     poll_seconds=poll,
                 )
             )
+            if settings.pii_model:
+                use_configured_model(settings.pii_model)
             settle_garbage_collector()
             yield
 

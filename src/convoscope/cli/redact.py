@@ -8,8 +8,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from convoscope.cli.context import err, fail, migrated_engine, out
+from convoscope.cli.context import err, fail, migrated_engine, out, settings_or_exit
 from convoscope.privacy.redact import redact_stored, totals
+from convoscope.redaction.presidio import use_configured_model
 from convoscope.store import keys as key_store
 
 
@@ -25,6 +26,9 @@ def redact(
     """Redact stored data with the project's current settings (convoscope projects set)."""
     if dry_run == apply:
         raise fail("pass exactly one of --dry-run and --apply")
+    model = settings_or_exit().pii_model
+    if model:  # names and locations, as the server finds them
+        use_configured_model(model)
     with migrated_engine() as engine:
         with engine.connect() as conn:
             found = key_store.get_project(conn, project)
