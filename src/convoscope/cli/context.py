@@ -32,9 +32,12 @@ def settings_or_exit() -> Settings:
 
 @contextmanager
 def migrated_engine() -> Iterator[Engine]:
-    """An engine on a database migrated to the newest schema; CLI errors end the command."""
+    """An engine on a database migrated to the newest schema; CLI errors end the command.
+
+    Its SQLite transactions take the write lock at BEGIN: a server may be writing too.
+    """
     settings = settings_or_exit()
-    engine = make_engine(settings.database_url, pool_size=1)
+    engine = make_engine(settings.database_url, pool_size=1, lock_at_begin=True)
     try:
         upgrade(engine)
         yield engine

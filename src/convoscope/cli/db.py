@@ -14,7 +14,7 @@ app = typer.Typer(help="Database schema: migrations and distribution.", no_args_
 @app.command("upgrade")
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Migrate the database to REVISION (default: the newest)."""
-    engine = make_engine(settings_or_exit().database_url, pool_size=1)
+    engine = make_engine(settings_or_exit().database_url, pool_size=1, lock_at_begin=True)
     try:
         migrate.upgrade(engine, revision)
         out.print(f"database at revision {migrate.current_revision(engine)}")
@@ -28,7 +28,7 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 @app.command("downgrade")
 def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base'.")) -> None:
     """Migrate the database back to REVISION."""
-    engine = make_engine(settings_or_exit().database_url, pool_size=1)
+    engine = make_engine(settings_or_exit().database_url, pool_size=1, lock_at_begin=True)
     try:
         migrate.downgrade(engine, revision)
         out.print(f"database at revision {migrate.current_revision(engine) or 'base'}")

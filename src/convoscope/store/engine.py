@@ -19,10 +19,17 @@ class Dialect(enum.StrEnum):
     POSTGRESQL = "postgresql"
 
 
-def make_engine(database_url: str, *, pool_size: int = 8) -> Engine:
-    """An engine with the pragmas and transaction handling convoscope relies on."""
+def make_engine(database_url: str, *, pool_size: int = 8, lock_at_begin: bool = False) -> Engine:
+    """An engine with the pragmas and transaction handling convoscope relies on.
+
+    ``lock_at_begin``: every transaction on SQLite takes the write lock at its BEGIN, as
+    the server's writer does. For a process that writes beside a running server (the
+    CLI): a deferred transaction that read first and then wrote failed at once with
+    "database is locked" whenever the server had committed in between, since SQLite
+    cannot wait for a lock on a snapshot that is already out of date.
+    """
     if database_url.startswith("sqlite"):
-        return _make_sqlite_engine(database_url, pool_size=pool_size)
+        return _make_sqlite_engine(database_url, pool_size=pool_size, lock_at_begin=lock_at_begin)
     return create_engine(
         database_url,
         pool_size=pool_size,
@@ -48,7 +55,7 @@ def dialect_of(engine: Engine) -> Dialect:
     return Dialect(engine.dialect.name)
 
 
-def _make_sqlite_engine(database_url: str, *, pool_size: int) -> Engine:
+def _make_sqlite_engine(database_url: str, *, pool_size: int, lock_at_begin: bool) -> Engine:
     path = database_url.removeprefix("sqlite:///")
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +95,8 @@ def _make_sqlite_engine(database_url: str, *, pool_size: int) -> Engine:
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front, so a reader never has to upgrade
         # and fail with SQLITE_BUSY halfway through a transaction.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _is_writer(connection) else "BEGIN")
+        immediate = lock_at_begin or _is_writer(connection)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
