@@ -12,14 +12,12 @@ from fastapi import APIRouter, Body
 from convoscope.api.deps import Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.privacy.forget import forget
-from convoscope.redaction import Kind
+from convoscope.privacy.settings import read_privacy, replace_privacy
 from convoscope.schemas.privacy import (
     ForgetRequest,
     Forgotten,
     PrivacySettings,
-    Redaction,
 )
-from convoscope.store import privacy as store
 
 router = APIRouter(tags=["convoscope"])
 
@@ -31,8 +29,8 @@ router = APIRouter(tags=["convoscope"])
     responses=documented(PrivacySettings),
 )
 async def get_settings(db: Db, caller: ReadKey) -> JSONResponse:
-    stored = await db.read(lambda conn: store.load_privacy(conn, caller.scope.project_id))
-    return JSONResponse(_to_wire(stored).model_dump())
+    settings = await read_privacy(db, caller.scope.project_id)
+    return JSONResponse(settings.model_dump())
 
 
 @router.put(
@@ -46,10 +44,8 @@ async def put_settings(
 ) -> JSONResponse:
     """Applies to writes from the next moment on; stored data is redacted again only by
     ``convoscope redact --apply``."""
-    settings = _from_wire(body)
-    project_id = caller.scope.project_id
-    await db.write(lambda conn: store.save_privacy(conn, project_id, settings))
-    return JSONResponse(_to_wire(settings).model_dump())
+    settings = await replace_privacy(db, caller.scope.project_id, body)
+    return JSONResponse(settings.model_dump())
 
 
 @router.post(
@@ -81,36 +77,4 @@ async def forget_user(
             events=erased.events,
             semanticThreads=erased.threads,
         ).model_dump()
-    )
-
-
-def _to_wire(settings: store.PrivacySettings) -> PrivacySettings:
-    r = settings.redaction
-    return PrivacySettings(
-        redaction=None
-        if r is None
-        else Redaction(
-            kinds=sorted(k.value for k in r.kinds),
-            hash=r.hash,
-            allowKeys=list(r.allow_keys),
-            denyKeys=list(r.deny_keys),
-        ),
-        retentionDays=settings.retention_days,
-        userIdentifiers=list(settings.user_identifiers),
-    )
-
-
-def _from_wire(body: PrivacySettings) -> store.PrivacySettings:
-    r = body.redaction
-    return store.PrivacySettings(
-        redaction=None
-        if r is None
-        else store.RedactionSettings(
-            kinds=frozenset(Kind(k) for k in r.kinds),
-            hash=r.hash,
-            allow_keys=tuple(r.allowKeys),
-            deny_keys=tuple(r.denyKeys),
-        ),
-        retention_days=body.retentionDays,
-        user_identifiers=tuple(body.userIdentifiers),
     )
