@@ -245,3 +245,8 @@ def test_cli_forget_dry_run_then_for_real(
     assert done.exit_code == 0, done.output
     assert done.stdout.startswith("deleted 3 conversations, 10 messages")
     assert remaining(engine)["conversations"] == ["c-email", "c-other"]
+    log = runner.invoke(app, ["erasures", "--project", "acme"], env=env)
+    assert log.exit_code == 0, log.output
+    row = next(line for line in log.stdout.splitlines() if "forget" in line)
+    assert [cell.strip() for cell in row.split("│")][2:8] == ["forget", "cli", "3", "10", "1", "2"]
+    assert USER not in log.stdout

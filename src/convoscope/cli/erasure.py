@@ -10,9 +10,10 @@ from rich.table import Table
 from convoscope.cli.context import migrated_engine, out
 from convoscope.privacy.forget import forget_now
 from convoscope.privacy.retention import run_retention_now
+from convoscope.schemas.common import format_timestamp
 from convoscope.store import keys as key_store
 from convoscope.store.engine import Dialect, dialect_of
-from convoscope.store.erasure import Erased, free_space, sqlite_vacuum_mode
+from convoscope.store.erasure import Erased, free_space, list_erasures, sqlite_vacuum_mode
 
 retention_app = typer.Typer(
     help="Deleting conversations past their retention.", no_args_is_help=True
@@ -103,3 +104,24 @@ def vacuum() -> None:
         finally:
             raw.close()
         out.print(f"vacuumed; auto_vacuum {before} -> {sqlite_vacuum_mode(engine)}")
+
+
+def erasures(
+    project: Annotated[str, typer.Option(help="Project name or id.")],
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most recent first.")] = 50,
+) -> None:
+    """The erasure log: when data was forgotten or expired, why, by whom and how much."""
+    with migrated_engine() as engine, engine.connect() as conn:
+        found = key_store.get_project(conn, project)
+        rows = list_erasures(conn, found.id, limit=limit)
+    table = Table(
+        "started", "reason", "requested by", "conversations", "messages", "feedback", "events"
+    )
+    for row in rows:
+        table.add_row(
+            format_timestamp(row["started_at"]),
+            row["reason"],
+            row["requested_by"],
+            *(str(row[k]) for k in ("conversations", "messages", "feedback", "events")),
+        )
+    out.print(table)
