@@ -7,7 +7,8 @@ in ``erasures``: when, why, who asked and how many rows went, never what they he
 Deleted rows leave their bytes in the file until the space is reused, so ``free_space``
 gives it back: on SQLite an incremental vacuum (or a full VACUUM on a database made
 before incremental vacuum was set, see ``sqlite_vacuum_mode``) and a WAL checkpoint that
-truncates the log; on PostgreSQL a VACUUM of the tables, which makes the space reusable.
+truncates the log; on PostgreSQL a VACUUM of the tables, which makes the space reusable,
+with ANALYZE, so the planner's statistics (most common values) forget the deleted rows.
 Every SQLite connection runs with ``secure_delete=FAST`` (store/engine.py), so a deleted
 row's bytes inside a page still in use are zeroed as it is deleted.
 """
@@ -289,6 +290,13 @@ def free_space(engine: Engine, *, thorough: bool = False) -> None:
             cursor.executescript("PRAGMA incremental_vacuum;")
         elif mode == "none" and thorough:
             cursor.execute("VACUUM")
+        if (
+            thorough
+            and cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'").fetchone()
+        ):
+            # A SQLite built with STAT4 keeps sample index keys (a user id among them)
+            # in its statistics: analyzed again, they are samples of what is left.
+            cursor.execute("ANALYZE")
         cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         cursor.fetchall()
         cursor.close()
