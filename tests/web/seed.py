@@ -10,6 +10,8 @@ import httpx
 
 CATEGORIES = ["api_keys", "billing", "webhooks", "sso", "export"]
 SENTIMENTS = ["positive", "neutral", "negative"]
+# Uneven, as real questions are: most about keys and billing.
+PATTERN = [0, 1, 0, 2, 0, 1, 3, 0, 4, 1, 2, 0]
 QUESTIONS = {
     "api_keys": "How do I rotate my API key?",
     "billing": "Why was I charged twice this month?",
@@ -24,15 +26,15 @@ ANSWER = (
 )
 
 
-def log_data(base_url: str, api_key: str, *, now: datetime, count: int = 30) -> dict[str, Any]:
-    """Log ``count`` conversations over the last six days, and annotate their threads;
-    returns what was logged."""
+def log_data(base_url: str, api_key: str, *, now: datetime, count: int = 42) -> dict[str, Any]:
+    """Log ``count`` conversations over the last two weeks, more of them lately, and
+    annotate their threads; returns what was logged."""
     headers = {"Authorization": f"Bearer {api_key}"}
     ids: list[str] = []
     with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
         for i in range(count):
-            category = CATEGORIES[i % len(CATEGORIES)]
-            at = now - timedelta(hours=5 * i + 1)
+            category = CATEGORIES[PATTERN[i % len(PATTERN)]]
+            at = now - timedelta(hours=int(1.5 * i + 0.13 * i * i) + 1)
             cid = f"conv-{i:03d}"
             body = {
                 "id": cid,
@@ -83,14 +85,14 @@ def log_data(base_url: str, api_key: str, *, now: datetime, count: int = 30) -> 
         ).json()["data"]["result"]  # fmt: skip
         for thread in threads:
             i = int(thread["conversationIds"][0].split("-")[1])
-            category = CATEGORIES[i % len(CATEGORIES)]
+            category = CATEGORIES[PATTERN[i % len(PATTERN)]]
             documented = i % 5 != 0
             client.post(
                 f"/convoscope/semantic-threads/{thread['id']}/verify",
                 json={
                     "category": category,
                     "subject": category.replace("_", " "),
-                    "sentiment": SENTIMENTS[i % 3],
+                    "sentiment": SENTIMENTS[(i * i) % 3 if i % 4 else 2],
                     "isDocumented": documented,
                     "isAnswerConfident": i % 4 != 0,
                     "isFeatureSupported": category != "sso",

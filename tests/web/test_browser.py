@@ -56,6 +56,7 @@ class Server:
     now: datetime
     other_project_id: str = ""
     other_key: str = ""
+    empty_project_id: str = ""
 
     def cli(self, *args: str) -> str:
         result = subprocess.run(
@@ -113,6 +114,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                   "messages": [{"role": "user", "content": "globex only"}]},
         ).json()["projectId"]  # fmt: skip
         found.other_project_id = project_id
+        created = found.cli("projects", "create", "empty")
+        found.empty_project_id = created.split("(")[1].rstrip(")")
+        found.cli("users", "create", "admin@localhost", "--project", "empty", "--role", "admin")
         yield found
     finally:
         process.terminate()
@@ -159,11 +163,14 @@ def test_every_page_renders_without_console_errors(
     set_color_scheme(admin, scheme)
     set_viewport(admin, size)
     admin.get_log("browser")  # type: ignore[no-untyped-call]  # drop what earlier tests left
+    pages = {**PAGES, "empty": f"/?project={server.empty_project_id}"}
     try:
-        for name, path in PAGES.items():
+        for name, path in pages.items():
             admin.get(server.url + path)
             wait_until_loaded(admin)
             assert admin.find_elements(By.CSS_SELECTOR, "main h1"), name
+            if name == "empty":
+                assert "No conversations yet in empty" in admin.page_source
             assert not admin.find_elements(By.CSS_SELECTOR, "main .error"), name
             assert console_errors(admin) == [], name
             width = "wide" if size == WIDE else "narrow"

@@ -335,6 +335,7 @@ def rated_threads_by_category(
     that counts and lets the index seek.
     """
     t, f, m = semantic_threads, feedback, messages
+    thread_time = func.coalesce(t.c.first_message_time, t.c.last_message_time)
     statement = (
         select(t.c.category, f.c.type, func.count(distinct(t.c.id)))
         .select_from(
@@ -350,8 +351,10 @@ def rated_threads_by_category(
         .where(
             f.c.project_id == project_id,
             f.c.created_at >= window.start,
-            t.c.first_message_time >= window.start,
-            t.c.first_message_time < window.end,
+            # Behind coalesce, which no index holds: SQLite then starts from the rated
+            # feedback, not from every thread of the window (13.6 s -> see bench).
+            thread_time >= window.start,
+            thread_time < window.end,
             t.c.category.is_not(None),
             *([t.c.integration_id == window.integration] if window.integration else []),
         )
