@@ -10,6 +10,7 @@ it was being annotated is not overwritten with annotations of its old text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -108,10 +109,16 @@ class AnnotationWorker:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="convoscope-annotation-worker")
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float = 2.0) -> None:
+        """Stop within a few seconds: a round still running after ``grace`` is cancelled,
+        and its claimed threads wait for their lease to run out (the work stays queued)."""
         self._stopping.set()
         if self._task is not None:
-            await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=grace)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         self._runner.close()
 
