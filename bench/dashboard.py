@@ -262,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, url in urls.items():
                 log(f"{name}: {args.rows} conversations")
                 results[name] = run_engine(url, args.rows, args.repeat)
+                # Each engine's figures as soon as they are in: a later one may fail.
+                log(f"{name}: " + json.dumps(results[name]))
     print(json.dumps(results, indent=2))
     return 0
 
