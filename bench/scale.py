@@ -37,13 +37,14 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 import orjson
+import psutil
 from sqlalchemy import text
 
 from bench.bodies import BodyFactory
@@ -112,9 +113,31 @@ def _api_key(url: str, project_name: str | None = None) -> str:
         engine.dispose()
 
 
+class Served(NamedTuple):
+    port: int
+    pid: int
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and its live descendants."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 @contextmanager
-def _serve(url: str, workdir: Path, *args: str, **settings: str) -> Iterator[int]:
-    """``convoscope serve`` as an operator starts it; yields its port."""
+def _serve(url: str, workdir: Path, *args: str, **settings: str) -> Iterator[Served]:
+    """``convoscope serve`` as an operator starts it; yields its port and pid."""
     port = free_port()
     env = {
         **os.environ,
@@ -146,7 +169,7 @@ def _serve(url: str, workdir: Path, *args: str, **settings: str) -> Iterator[int
                 tail = Path(server_log.name).read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"the server did not start:\n{tail}")
             time.sleep(0.1)
-        yield port
+        yield Served(port, server.pid)
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -175,6 +198,9 @@ def measure_workers(
     cluster: PostgresCluster, workdir: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
     runs: dict[int, list[float]] = {n: [] for n in args.workers}
+    # Where the cores went during each timed run, in CPU seconds per second of wall time:
+    # on one machine the server processes share two cores with PostgreSQL and the client.
+    cpu: dict[int, list[dict[str, float]]] = {n: [] for n in args.workers}
     for round_no in range(args.rounds):
         order = (
             args.workers[round_no % len(args.workers) :]
@@ -183,13 +209,29 @@ def measure_workers(
         for workers in order:
             url = create_database(cluster.url, f"workers_{workers}_{round_no}")
             key = _api_key(url)
-            with _serve(url, workdir, "--workers", str(workers)) as port:
+            with _serve(url, workdir, "--workers", str(workers)) as served:
+                port = served.port
                 # Serialised before the clock starts: the client only writes bytes.
                 warm = _bodies(f"warm{round_no}", 2_000, key, port)
                 run_load(port, warm, concurrency=args.concurrency, duration_s=args.warmup)
                 requests = _bodies(f"w{workers}r{round_no}", args.bodies, key, port)
+                before = (
+                    _tree_cpu_seconds(served.pid),
+                    _tree_cpu_seconds(cluster.postmaster_pid),
+                    time.process_time(),
+                    time.perf_counter(),
+                )
                 result = run_load(
                     port, requests, concurrency=args.concurrency, duration_s=args.duration
+                )
+                wall = time.perf_counter() - before[3]
+                cpu[workers].append(
+                    {
+                        "servers": (_tree_cpu_seconds(served.pid) - before[0]) / wall,
+                        "postgresql": (_tree_cpu_seconds(cluster.postmaster_pid) - before[1])
+                        / wall,
+                        "client": (time.process_time() - before[2]) / wall,
+                    }
                 )
                 acknowledged = result.ok
             stored = _stored_conversations(url)
@@ -207,6 +249,10 @@ def measure_workers(
             "conversations_per_s": round(rate),
             "runs": [round(r) for r in runs[n]],
             "ratio_to_one_process": round(rate / one, 2) if one else None,
+            "cores_busy": {
+                part: round(statistics.median(run[part] for run in cpu[n]), 2)
+                for part in ("servers", "postgresql", "client")
+            },
         }
         for n, rate in medians.items()
     }
@@ -257,9 +303,10 @@ def measure_replica(
         _wait_for_replay(url, standby)
         replica_url = database_url(standby.url, "replica_bench")
         with (
-            _serve(url, workdir) as primary_port,
-            _serve(url, workdir, READ_DATABASE_URL=replica_url) as replica_port,
+            _serve(url, workdir) as primary,
+            _serve(url, workdir, READ_DATABASE_URL=replica_url) as replica,
         ):
+            primary_port, replica_port = primary.port, replica.port
             headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
             clients = {
                 "primary": httpx.Client(

@@ -167,6 +167,11 @@ class PostgresCluster:
         return self._is_running
 
     @property
+    def postmaster_pid(self) -> int:
+        """The server's pid, from ``postmaster.pid`` (benchmarks sum its processes' CPU)."""
+        return int((self._data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+
+    @property
     def _data_dir(self) -> Path:
         return self.directory / "data"
 
