@@ -14,6 +14,7 @@ from convoscope.cli import (
     privacy,
     redact,
     serve,
+    transfer,
     users,
 )
 
@@ -31,6 +32,8 @@ app.command("erasures")(erasure.erasures)
 app.command("redact")(redact.redact)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("export")(transfer.export)
+app.command("import")(transfer.import_)
 app.add_typer(erasure.retention_app, name="retention")
 keys.projects_app.command("set")(privacy.set_project)
 keys.projects_app.command("show")(privacy.show_project)
