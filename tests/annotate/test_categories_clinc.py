@@ -1,6 +1,6 @@
 """Categories against intents labelled by people: a fixed sample of CLINC150's test split
-(the first six questions of each of its first 50 intents), each logged as a thread with a
-generic answer, fitted and annotated as the worker does."""
+(the first six questions of each of its 150 intents, 900 in all), each logged as a thread
+with a generic answer, fitted and annotated as the worker does."""
 
 from __future__ import annotations
 
@@ -37,12 +37,13 @@ def analyzer() -> OfflineAnalyzer:
 
 
 def test_categories_of_real_questions_follow_their_intents(analyzer: OfflineAnalyzer) -> None:
-    rows = clinc_sample(intents=50, per_intent=6)
+    rows = clinc_sample(intents=150, per_intent=6)
     threads = [ThreadText(r["text"], "Here is what I found about that.") for r in rows]
     context = analyzer.fit_context(threads, ProjectContext())
     categories = [a.category for a in analyzer.analyze_batch(threads, context)]
     intents = [r["intent"] for r in rows]
-    # Measured 0.69 on this sample (50 categories); 0.66 on six per intent of all 150.
-    assert adjusted_rand_score(intents, categories) >= 0.63
+    # Measured 0.72 on this sample (172 categories; 0.66 before local scaling, 0.15 with
+    # KMeans capped at 50); 0.70 on all 4,500 test questions (bench/categories.py).
+    assert adjusted_rand_score(intents, categories) >= 0.68
     # The count follows the questions: neither one per question nor a fixed cap.
-    assert 35 <= len(set(categories)) <= 75
+    assert 130 <= len(set(categories)) <= 230

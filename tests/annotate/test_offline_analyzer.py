@@ -168,9 +168,9 @@ def test_categories_agree_with_the_intended_ones_above_the_floor(
         intended = [r["labels"]["category"] for r, _ in pairs]
         scores.append(adjusted_rand_score(intended, [a.category for _, a in pairs]))
     # The categories are finer than the ~10 intended per product (about 25 come out): the
-    # cut is tuned on CLINC150's 150 fine intents. Measured 0.20-0.31, mean 0.25.
-    assert min(scores) >= 0.17
-    assert sum(scores) / len(scores) >= 0.22
+    # cut is tuned on CLINC150's 150 fine intents. Measured 0.26-0.31, mean 0.28.
+    assert min(scores) >= 0.22
+    assert sum(scores) / len(scores) >= 0.25
 
 
 def test_every_subject_in_the_labelled_set_is_at_most_eight_words(

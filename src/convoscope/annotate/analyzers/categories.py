@@ -5,18 +5,24 @@ an English question as written, a question in another language by its key terms,
 both cases the words of the paths of the docs pages the answer cites
 ("/webhooks/signatures"), which are language-independent.
 
-How: average-linkage agglomerative clustering on cosine distance, cut where the mean
-distance between two groups' questions exceeds MERGE_DISTANCE. The number of categories
-follows from the questions: 150 intents asked six times each come out as about 170
-categories, ten docs topics asked a hundred times as about 25. Average linkage was chosen
-by measurement on CLINC150 (150 intents labelled by people; bench/categories.py): its
-cut means the same at any number of questions per category, where Ward's distance grows
-with cluster size (the best Ward threshold went from 1.4 at 6 questions per intent to 2.5
-at 30), and KMeans needs k. A category of one question joins its nearest category:
-lone questions are noise to a dashboard, and this raised the adjusted Rand index.
+How: average-linkage agglomerative clustering on *locally scaled* cosine distance, cut
+where the mean distance between two groups' questions exceeds MERGE_DISTANCE. Local
+scaling (Zelnik-Manor and Perona) divides the distance of two questions by the geometric
+mean of each one's distance to its NEIGHBOURS-th nearest question, times the median of
+those: in a dense region (one intent asked thirty times) a paraphrase is near, in a
+sparse one (asked six times) farther, and one cut serves both. The number of categories
+follows from the questions, not from a formula of their count. Chosen by measurement on
+CLINC150 (150 intents labelled by people; bench/categories.py, tuned on val): plain
+cosine average linkage gave ARI 0.70 on six questions per intent and 0.63 on all 20, the
+scaled one 0.75 and 0.74; Ward's distance grows with cluster size (its best threshold
+went from 1.4 at 6 questions per intent to 2.5 at 30), and KMeans needs k. Identical
+vectors (the same question asked again) count once, so that repeats do not make a region
+look dense. A category of one question joins its nearest category: lone questions are
+noise to a dashboard, and this raised the adjusted Rand index.
 
 Scale: the linkage needs the n² distance matrix, so at most SAMPLE questions (a seeded
-random sample) are clustered and the rest go to the nearest centroid.
+random sample) are clustered and the rest go to the nearest centroid (bench/annotate.py
+measures this at 10k, 100k and 1M questions).
 
 Stability: `assign_categories` puts new questions into the nearest existing centroid and
 never moves the others. `fit_categories` with `previous` re-clusters everything and keeps
@@ -41,9 +47,11 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from convoscope.annotate.model import CategoryModel
 
-# Tuned on CLINC150 val (3,000 questions, and six per intent): ARI 0.63 and 0.70 at 0.52;
-# 0.48 and 0.56 were within 0.03 of it on one of the two and lower on the other.
-MERGE_DISTANCE = 0.52
+# Tuned on CLINC150 val (3,000 questions, and its first six per intent), the mean of the
+# two ARIs: NEIGHBOURS 15 at 0.55 gave 0.74 and 0.75; 0.50 and 0.60 0.64-0.75; NEIGHBOURS 7
+# and 10 scored higher on six per intent (0.77-0.80) but fell to 0.59-0.68 on 3,000.
+MERGE_DISTANCE = 0.55
+NEIGHBOURS = 15
 # Categories smaller than this are folded into their nearest larger one.
 MIN_SIZE = 2
 # Questions clustered at most; the condensed distance matrix of 8,000 is 256 MB.
@@ -103,6 +111,48 @@ def _fold_small(
     return _renumber(folded)
 
 
+def scaled_distances(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """Condensed matrix of locally scaled cosine distances between unit vectors.
+
+    d'(i, j) = d(i, j) * median(s) / sqrt(s_i * s_j), s_i the cosine distance from i to its
+    NEIGHBOURS-th nearest other vector (fewer when there are fewer vectors)."""
+    n = len(vectors)
+    k = min(NEIGHBOURS, n - 1)
+    square = vectors @ vectors.T
+    np.subtract(np.float32(1), square, out=square)
+    np.clip(square, 0, 2, out=square)
+    np.fill_diagonal(square, 0)
+    reach = np.empty(n, dtype=np.float32)
+    for start in range(0, n, 1024):  # row blocks: np.partition copies what it sorts
+        rows = square[start : start + 1024]
+        reach[start : start + len(rows)] = np.partition(rows, k, axis=1)[:, k]
+    typical = np.float32(np.median(reach))
+    # Near-duplicates (distinct texts, nearly one vector) must not make a point's
+    # distances explode: no point counts as more than 4x denser than the typical one.
+    reach = np.maximum(reach, typical / 4, dtype=np.float32)
+    factor = np.sqrt(typical / reach).astype(np.float32)
+    # Filled row by row (the upper triangle, as `squareform` orders it): no float32
+    # condensed copy next to the square and the float64 result.
+    scaled = np.empty(n * (n - 1) // 2, dtype=np.float64)
+    offset = 0
+    for i in range(n - 1):
+        row = square[i, i + 1 :]
+        scaled[offset : offset + len(row)] = row * (factor[i] * factor[i + 1 :])
+        offset += len(row)
+    return scaled
+
+
+def _cluster_distinct(vectors: npt.NDArray[np.float32], distance: float) -> npt.NDArray[np.int64]:
+    """Labels of unit vectors by scaled average linkage, identical vectors clustered once."""
+    distinct, inverse = np.unique(vectors, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(distinct) < 2:
+        return np.zeros(len(vectors), dtype=np.int64)
+    tree = linkage(scaled_distances(distinct), method="average")
+    labels = fcluster(tree, distance, "distance")[inverse]
+    return _fold_small(vectors, _renumber(labels.astype(np.int64)))
+
+
 def cluster_vectors(
     vectors: npt.NDArray[np.float32],
     *,
@@ -123,8 +173,7 @@ def cluster_vectors(
         picked = np.arange(n)
     chosen = vectors[picked]
     with threadpool_limits(limits=THREADS):
-        tree = linkage(chosen.astype(np.float64), method="average", metric="cosine")
-        labels = _fold_small(chosen, _renumber(fcluster(tree, distance, "distance")))
+        labels = _cluster_distinct(chosen, distance)
         if len(picked) == n:
             return labels
         centroids = _centroids(chosen, labels, int(labels.max()) + 1)
