@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from starlette.routing import Route
 
 from convoscope import __version__
 from convoscope.annotate.factories import configured_analyzer
@@ -18,6 +19,8 @@ from convoscope.api.middleware import RequestContextMiddleware
 from convoscope.api.problems import install_problem_handlers
 from convoscope.api.unstorable import refuse_unstorable_input
 from convoscope.auth.verify import KeyVerifier
+from convoscope.mcp.http import PATH as mcp_path
+from convoscope.mcp.http import McpEndpoint
 from convoscope.otlp.routes import router as otlp_router
 from convoscope.privacy.retention import RetentionJob
 from convoscope.redaction.presidio import use_configured_model
@@ -34,6 +37,7 @@ from convoscope.web import mount_dashboard
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     """The convoscope server. Migrates the database on start unless told not to."""
     settings = settings or load_settings()
+    mcp = McpEndpoint()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                     poll_seconds=poll,
                 )
             )
+            await stack.enter_async_context(mcp.running())
             if settings.pii_model:
                 use_configured_model(settings.pii_model)
             settle_garbage_collector()
@@ -100,6 +105,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     for router in build_api_routers():
         app.include_router(router)
     app.include_router(otlp_router)
+    # An ASGI route, not a FastAPI one: the MCP SDK reads and answers the HTTP itself.
+    app.router.routes.append(Route(mcp_path, mcp))
     mount_dashboard(app, settings)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -11,6 +11,7 @@ from convoscope.cli import (
     erasure,
     indexes,
     keys,
+    mcp,
     privacy,
     redact,
     serve,
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve.serve)
+app.command("mcp")(mcp.mcp)
 db.app.command("vacuum")(erasure.vacuum)
 app.add_typer(db.app, name="db")
 app.command("forget")(erasure.forget)

@@ -1,0 +1,139 @@
+"""The MCP server object: every tool of ``tools.TOOLS`` registered on the SDK's
+``MCPServer``, each resolving who calls and on which project at every call."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Protocol
+
+import orjson
+from mcp.server import MCPServer, ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+
+from convoscope import __version__
+from convoscope.auth.access import Caller, require_read
+from convoscope.errors import ConvoscopeError
+from convoscope.mcp.bounds import bound
+from convoscope.mcp.local import LocalBackend
+from convoscope.mcp.tools import TOOLS, ToolSpec
+
+INSTRUCTIONS = (
+    "Analytics of an AI assistant's conversations: what people ask, the feedback on the "
+    "answers, where the documentation has gaps. Start with top-questions or "
+    "documentation-gaps for a range; conversation-get shows one transcript; the query-* "
+    "tools answer anything else through the analytics DSL."
+)
+
+
+class Resolver(Protocol):
+    """Who calls, and the backend on their project, from the transport's request (the
+    HTTP request on streamable HTTP, None on stdio)."""
+
+    def caller(self, request: Any | None) -> Caller: ...
+
+    def backend(self, request: Any | None, caller: Caller) -> LocalBackend: ...
+
+
+def build_server(resolver: Resolver) -> MCPServer:
+    server = MCPServer(
+        "convoscope",
+        title="convoscope analytics",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        middleware=[_ToolsOfTheCaller(resolver)],
+    )
+    for spec in TOOLS:
+        server.add_tool(
+            _tool_function(spec, resolver),
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=_annotations(spec),
+        )
+    return server
+
+
+def _annotations(spec: ToolSpec) -> ToolAnnotations:
+    if spec.read_only:
+        return ToolAnnotations(title=spec.title, read_only_hint=True, open_world_hint=False)
+    return ToolAnnotations(
+        title=spec.title,
+        read_only_hint=False,
+        destructive_hint=spec.destructive,
+        open_world_hint=False,
+    )
+
+
+class _ToolsOfTheCaller:
+    """A write-only key (web, Slack, …) sees only the tools it may call."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+        self._any_key = {spec.name for spec in TOOLS if spec.any_key}
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method == "tools/list" and isinstance(result, dict):
+            if self._resolver.caller(ctx.request).is_write_only:
+                result["tools"] = [t for t in result["tools"] if t.get("name") in self._any_key]
+        return result
+
+
+def _tool_function(spec: ToolSpec, resolver: Resolver) -> Any:
+    """``async (request: spec.model, ctx) -> CallToolResult``, typed for the SDK, which
+    reads the input schema from the signature."""
+
+    async def call(request: Any, ctx: Context) -> CallToolResult:
+        http_request = ctx.request_context.request
+        try:
+            caller = resolver.caller(http_request)
+            if not spec.any_key:
+                require_read(caller)
+            payload = await spec.run(resolver.backend(http_request, caller), request)
+        except ConvoscopeError as err:
+            raise ToolError(tool_error_message(err)) from None
+        if spec.lists:
+            payload = bound(payload, spec.lists, hint=spec.hint)
+        text = orjson.dumps(payload).decode()
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)], structured_content=payload
+        )
+
+    default: Any = inspect.Parameter.empty  # required fields: the agent must send request
+    try:
+        default = spec.model()
+    except ValueError:
+        pass
+    call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "request",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=spec.model,
+                default=default,
+            ),
+            inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context),
+        ],
+        return_annotation=CallToolResult,
+    )
+    call.__annotations__ = {"request": spec.model, "ctx": Context, "return": CallToolResult}
+    call.__name__ = spec.name.replace("-", "_")
+    return call
+
+
+def tool_error_message(err: ConvoscopeError) -> str:
+    """The problem as the API would state it, with the field's path from the tool's
+    argument (``request.where.and[0]…``), so the agent can correct its call."""
+    detail = err.detail
+    if err.field and not err.field.startswith("request"):
+        if detail.startswith(f"{err.field}:"):
+            return f"request.{detail}"
+        return f"request.{err.field}: {detail}"
+    if err.field:
+        return detail
+    return f"{err.title}: {detail}"
