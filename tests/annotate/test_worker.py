@@ -80,15 +80,52 @@ async def test_run_once_annotates_every_pending_thread_once(
         assert store.status_counts(conn) == {project.scope.project_id: {"done": 3}}
 
 
-async def test_an_upsert_queues_its_threads_for_annotation_again(
+async def test_an_upsert_queues_only_its_new_and_changed_threads(
     db: Database, worker: AnnotationWorker, project: ProjectKeys, engine: Engine
 ) -> None:
     await log(db, project, conversation("c1", QUESTIONS[:1]))
     await worker.run_once()
+    first = threads(engine)[0]
     await log(db, project, conversation("c1", QUESTIONS[:2]))
-    assert [t["annotation_status"] for t in threads(engine)] == ["pending", "pending"]
+    assert [t["annotation_status"] for t in threads(engine)] == ["done", "pending"]
+    assert threads(engine)[0] == first, "an unchanged thread is not derived again"
+    assert await worker.run_once() == 1
+    # The same question and answer derived again (the answer's message changed in a
+    # field threads do not show) keep their annotations and their done state.
+    again = conversation("c1", QUESTIONS[:2])
+    again.messages[1].properties = {"model": "gpt-4o"}
+    await log(db, project, again)
+    assert [t["annotation_status"] for t in threads(engine)] == ["done", "done"]
+    assert threads(engine)[0]["subject"] == first["subject"]
+    # A link cited now changes what the answer is grounded in: queued again.
+    cited = conversation("c1", QUESTIONS[:2])
+    cited.messages[1].links = [{"url": "https://docs.example.com/keys", "title": "API keys"}]
+    await log(db, project, cited)
+    assert [t["annotation_status"] for t in threads(engine)] == ["pending", "done"]
     assert threads(engine)[0]["subject"] is not None, "old values stay until replaced"
+    # And a changed answer too.
+    changed = conversation("c1", [QUESTIONS[0], (QUESTIONS[1][0], "It is, since May.")])
+    changed.messages[1].links = cited.messages[1].links
+    await log(db, project, changed)
+    assert [t["annotation_status"] for t in threads(engine)] == ["pending", "pending"]
     assert await worker.run_once() == 2
+
+
+@pytest.mark.parametrize("ids", [True, False], ids=["client ids", "no ids"])
+async def test_ten_turns_logged_after_each_answer_are_annotated_ten_times(
+    db: Database, worker: AnnotationWorker, project: ProjectKeys, engine: Engine, ids: bool
+) -> None:
+    pairs = [(f"{q} (turn {n})", a) for n in range(4) for q, a in QUESTIONS][:10]
+    annotated = 0
+    for turn in range(1, 11):
+        data = conversation("c1", pairs[:turn])
+        if not ids:
+            for message in data.messages:
+                message.id = None
+        await log(db, project, data)
+        annotated += await worker.run_once()
+    assert annotated == 10, "each thread once, not 1 + 2 + ... + 10 = 55 times"
+    assert [t["annotation_status"] for t in threads(engine)] == ["done"] * 10
 
 
 async def test_verified_fields_survive_re_annotation(

@@ -1,10 +1,11 @@
 """The annotation worker: claims threads that need annotating, annotates them in batches
 off the request path, writes the fields back, and retries failures with backoff.
 
-A conversation upsert re-derives its threads as pending (``store/threads.py``); the worker
-finds them by their status. A claim is a status and a time: after a crash the claimed
-threads are simply claimed again once the lease has passed, and a thread re-derived while
-it was being annotated is not overwritten with annotations of its old text.
+A conversation upsert queues its new and changed threads as pending (``store/threads.py``);
+the worker finds them by their status. A claim is a status and a time: after a crash the
+claimed threads are simply claimed again once the lease has passed, and a thread whose
+text changed while it was being annotated is not overwritten with annotations of its old
+text.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     RowMapping,
@@ -37,7 +38,7 @@ from convoscope.store.records import (
     Scope,
 )
 from convoscope.store.tables import conversations, events, feedback, messages
-from convoscope.store.threads import USER_ROLES, delete_threads, derive_threads
+from convoscope.store.threads import USER_ROLES, delete_threads, derive_threads, update_threads
 
 # The write path's statements are built once and run on the driver's cursor: building a
 # Core statement costs several times more than running it on SQLite (~150 µs vs ~35 µs),
@@ -46,24 +47,43 @@ _FIND_CONVERSATION = Prepared(
     select(
         conversations.c.type,
         conversations.c.created_at,
+        conversations.c.organization_id,
+        conversations.c.integration_id,
         *(conversations.c[column] for column in KEPT_WHEN_OMITTED),
     ).where(
         conversations.c.project_id == bindparam("project_id"),
         conversations.c.id == bindparam("conversation_id"),
     )
 )
+# Every column a message is compared on, in _compared's order, then updated_at.
+_COMPARED = (
+    "id",
+    "role",
+    "content",
+    "name",
+    "tool_calls",
+    "links",
+    "properties",
+    "user_properties",
+    "external_id",
+    "external_url",
+    "created_at",
+    "updated_with_log",
+)
 _STORED_MESSAGES = Prepared(
-    select(messages.c.id, messages.c.created_at)
+    select(*(messages.c[name] for name in _COMPARED), messages.c.updated_at)
     .where(
         messages.c.project_id == bindparam("project_id"),
         messages.c.conversation_id == bindparam("conversation_id"),
     )
     .order_by(messages.c.position)
 )
-_DELETE_MESSAGES = Prepared(
+# The messages from a position on: those a re-log changed, dropped or moved.
+_DELETE_MESSAGES_FROM = Prepared(
     delete(messages).where(
         messages.c.project_id == bindparam("project_id"),
         messages.c.conversation_id == bindparam("conversation_id"),
+        messages.c.position >= bindparam("position"),
     )
 )
 _INSERT_CONVERSATION = Prepared(insert(conversations))
@@ -125,6 +145,13 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     same position, so feedback and events that point at earlier messages stay valid.
     A top-level field the request omitted (data.omitted) keeps its stored value.
     The project's redaction applies before anything is written.
+
+    Only what changed is written: a chat app logs the whole history after every answer,
+    and rewriting it each time made a turn's cost grow with the conversation (n²/2
+    message rows over its life). The stored messages up to the first one that differs
+    are left as they are, the rest are replaced, and only the threads from there on are
+    derived again (``store/threads.py``); a history that differs from the start is
+    replaced whole.
     """
     data = redact_conversation(conn, scope.project_id, data)
     now = datetime.now(UTC)
@@ -140,15 +167,17 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             f"its type cannot change to {data.type!r}",
             field="type",
         )
-    # (id, created_at) of each stored message, in order.
+    # The stored messages in order, each a tuple of _COMPARED's columns and updated_at.
     stored_messages: list[tuple[Any, ...]] = []
     if existing is not None:
         stored_messages = _STORED_MESSAGES.all(
             conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
         )
-    kept_created = dict(stored_messages)
+    kept_created = {m[0]: m[_CREATED] for m in stored_messages}
 
     stored: list[Message] = []
+    # Whether each message follows the conversation's log time (sent without updatedAt).
+    with_log: list[bool] = []
     seen: set[str] = set()
     for position, message in enumerate(data.messages):
         message_id = message.id
@@ -161,6 +190,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 field=f"messages[{position}].id",
             )
         seen.add(message_id)
+        with_log.append(message.updated_at is None)
         stored.append(
             Message(
                 id=message_id,
@@ -178,19 +208,25 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 updated_at=message.updated_at or now,
             )
         )
+    unchanged = _unchanged_prefix(stored_messages, stored, with_log)
     # Feedback names one message: a message the new history drops takes its feedback
     # with it, as deleting the conversation would (kept, it broke every feedback list).
     dropped = [m[0] for m in stored_messages if m[0] not in seen]
-    # Generated ids are new, and kept ids are this conversation's: only ids the client
-    # chose can clash with another conversation or have events waiting for them.
-    client_ids = [m.id for m in data.messages if m.id is not None]
+    # Generated ids are new, kept ids are this conversation's, and so are the ids of the
+    # unchanged messages: only the other ids the client chose can clash with another
+    # conversation or have events waiting for them.
+    client_ids = [
+        m.id
+        for position, m in enumerate(data.messages)
+        if m.id is not None and position >= unchanged
+    ]
     if client_ids:
         _refuse_foreign_message_ids(conn, scope, conversation_id, client_ids)
 
     kept: dict[str, Any] = {}
     if existing is not None:
         kept = {
-            column: existing[2 + index]
+            column: existing[_KEPT + index]
             for index, column in enumerate(KEPT_WHEN_OMITTED)
             if column in data.omitted
         }
@@ -214,13 +250,19 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     conversation = replace(conversation, **kept)
     # The writes need no answer until the end: one round trip on PostgreSQL.
     with pipelined(conn):
-        row = _conversation_row(conversation)
+        row = _conversation_row(conversation, logged_at=now)
         if existing is None:
             _INSERT_CONVERSATION.execute(conn, row)
         else:
-            _DELETE_MESSAGES.execute(
-                conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
-            )
+            if unchanged < len(stored_messages):
+                _DELETE_MESSAGES_FROM.execute(
+                    conn,
+                    {
+                        "project_id": scope.project_id,
+                        "conversation_id": conversation_id,
+                        "position": unchanged,
+                    },
+                )
             for chunk in in_chunks(dropped):
                 _delete_feedback_of(len(chunk)).execute(
                     conn,
@@ -233,15 +275,119 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             _UPDATE_CONVERSATION.execute(
                 conn, {**row, "where_project_id": scope.project_id, "where_id": conversation_id}
             )
-        if stored:
+        if len(stored) > unchanged:
             _INSERT_MESSAGES.executemany(
                 conn,
-                [_message_row(scope.project_id, position, m) for position, m in enumerate(stored)],
+                [
+                    _message_row(scope.project_id, position, stored[position], with_log[position])
+                    for position in range(unchanged, len(stored))
+                ],
             )
             if client_ids:
                 _adopt_early_events(conn, scope, conversation_id, client_ids)
-        derive_threads(conn, scope, conversation, replacing=existing is not None)
+        if existing is None:
+            derive_threads(conn, scope, conversation, replacing=False)
+        else:
+            shared = (existing[2], existing[3], *existing[_KEPT : _KEPT + 2])
+            update_threads(
+                conn,
+                scope,
+                conversation,
+                before=[_stored_message(conversation_id, m) for m in stored_messages],
+                unchanged=unchanged,
+                shared_changed=not _same_values(
+                    shared,
+                    (
+                        conversation.organization_id,
+                        conversation.integration_id,
+                        conversation.properties,
+                        conversation.user_properties,
+                    ),
+                ),
+            )
     return conversation
+
+
+# Positions in a row of _FIND_CONVERSATION (KEPT_WHEN_OMITTED's columns start at _KEPT,
+# properties and user_properties first) and of _STORED_MESSAGES.
+_KEPT = 4
+_CREATED = _COMPARED.index("created_at")
+_WITH_LOG = _COMPARED.index("updated_with_log")
+assert KEPT_WHEN_OMITTED[:2] == ("properties", "user_properties")
+
+
+def _unchanged_prefix(
+    stored_rows: Sequence[tuple[Any, ...]], sent: Sequence[Message], with_log: Sequence[bool]
+) -> int:
+    """How many leading messages the new history has exactly as they are stored."""
+    for position, (row, message, follows) in enumerate(
+        zip(stored_rows, sent, with_log, strict=False)
+    ):
+        if bool(row[_WITH_LOG]) != follows:
+            return position
+        # A message that follows the log reads the conversation's time: its own
+        # updated_at is not compared; one sent with updatedAt must match it.
+        if not follows and row[-1] != message.updated_at:
+            return position
+        if not _same_values(
+            row[:_WITH_LOG],
+            (
+                message.id,
+                message.role,
+                message.content,
+                message.name,
+                message.tool_calls,
+                message.links,
+                message.properties,
+                message.user_properties,
+                message.external_id,
+                message.external_url,
+                message.created_at,
+            ),
+        ):
+            return position
+    return min(len(stored_rows), len(sent))
+
+
+_SCALARS = (str, int, float, bool, type(None), datetime)
+
+
+def _same_values(stored: Sequence[Any], sent: Sequence[Any]) -> bool:
+    """Equal as stored values: ``1`` is not ``true`` and ``1`` is not ``1.0`` in JSON,
+    though they are equal in Python; objects are compared without their key order,
+    which PostgreSQL's jsonb does not keep."""
+    for a, b in zip(stored, sent, strict=True):
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, _SCALARS):
+            if a != b:
+                return False
+        elif a != b or _canonical(a) != _canonical(b):
+            return False
+    return True
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _stored_message(conversation_id: str, row: tuple[Any, ...]) -> Message:
+    """A row of _STORED_MESSAGES as the record threads are derived from."""
+    return Message(
+        id=row[0],
+        conversation_id=conversation_id,
+        role=row[1],
+        content=row[2],
+        name=row[3],
+        tool_calls=row[4],
+        links=row[5],
+        properties=row[6],
+        user_properties=row[7],
+        external_id=row[8],
+        external_url=row[9],
+        created_at=row[_CREATED],
+        updated_at=row[-1],
+    )
 
 
 def _adopt_early_events(
@@ -398,6 +544,7 @@ def _with_messages(
         return []
     by_conversation: dict[str, list[Message]] = defaultdict(list)
     ids = [row["id"] for row in rows]
+    logged = {row["id"]: row["logged_at"] for row in rows}
     for chunk in in_chunks(ids):
         for m in conn.execute(
             select(messages)
@@ -407,11 +554,14 @@ def _with_messages(
             )
             .order_by(messages.c.conversation_id, messages.c.position)
         ).mappings():
-            by_conversation[m["conversation_id"]].append(_message_from_row(m))
+            conversation_id = m["conversation_id"]
+            by_conversation[conversation_id].append(_message_from_row(m, logged[conversation_id]))
     return [_conversation_from_row(row, by_conversation[row["id"]]) for row in rows]
 
 
-def _conversation_row(c: Conversation) -> dict[str, Any]:
+def _conversation_row(c: Conversation, *, logged_at: datetime | None = None) -> dict[str, Any]:
+    """The row of ``c``; ``logged_at`` is the time its messages sent without updatedAt
+    read as theirs (None: each message's own updated_at is what it reads)."""
     times = [m.created_at for m in c.messages] or [c.created_at]
     return {
         "project_id": c.project_id,
@@ -428,6 +578,7 @@ def _conversation_row(c: Conversation) -> dict[str, Any]:
         "tags": c.tags,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
+        "logged_at": logged_at,
         "first_message_time": min(times),
         "last_message_time": max(times),
         "message_count": len(c.messages),
@@ -435,7 +586,10 @@ def _conversation_row(c: Conversation) -> dict[str, Any]:
     }
 
 
-def _message_row(project_id: str, position: int, m: Message) -> dict[str, Any]:
+def _message_row(
+    project_id: str, position: int, m: Message, with_log: bool = False
+) -> dict[str, Any]:
+    """The row of ``m``; ``with_log``: its updatedAt is its conversation's logged_at."""
     return {
         "project_id": project_id,
         "id": m.id,
@@ -452,17 +606,19 @@ def _message_row(project_id: str, position: int, m: Message) -> dict[str, Any]:
         "external_url": m.external_url,
         "created_at": m.created_at,
         "updated_at": m.updated_at,
+        "updated_with_log": with_log,
     }
 
 
-def _message_from_row(row: RowMapping) -> Message:
+def _message_from_row(row: RowMapping, logged_at: datetime | None) -> Message:
     return Message(
         id=row["id"],
         conversation_id=row["conversation_id"],
         role=row["role"],
         content=row["content"],
         created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        # Sent without updatedAt: updated when the conversation was last logged.
+        updated_at=logged_at if row["updated_with_log"] and logged_at else row["updated_at"],
         name=row["name"],
         tool_calls=row["tool_calls"],
         links=row["links"],

@@ -117,6 +117,9 @@ conversations = Table(
     Column("tags", JsonDoc),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # When the conversation was last logged: the updatedAt of each message sent without
+    # one (migration 0013), stored here once rather than on every message at every log.
+    Column("logged_at", UtcDateTime),
     # Stored rather than recomputed: every analytics query reads them.
     Column("first_message_time", UtcDateTime, nullable=False),
     Column("last_message_time", UtcDateTime, nullable=False),
@@ -162,6 +165,9 @@ messages = Table(
     Column("external_url", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # True: the message was sent without updatedAt and reads its conversation's
+    # logged_at (updated_at then holds the time it was first written).
+    Column("updated_with_log", Boolean),
     ForeignKeyConstraint(
         ["project_id", "conversation_id"],
         ["conversations.project_id", "conversations.id"],

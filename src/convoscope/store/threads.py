@@ -9,8 +9,12 @@ of the conversation, so a thread never outlives or lags its conversation:
 - ``question`` is the text of the user message (text parts joined by newlines) and
   ``answer`` the texts of the assistant or agent replies, joined by blank lines;
 - a thread's id depends only on its conversation and its first message, so re-logging a
-  conversation keeps the ids of the threads it already had, and the annotations of a
-  thread whose question and answer did not change.
+  conversation keeps the ids of the threads it already had;
+- a re-log derives again only the threads from its first changed message on
+  (``update_threads``): the others are not written at all. A thread derived again with
+  the same question, answer and cited links keeps its annotations and annotation state,
+  so the worker annotates each version of a thread once; one with the same question and
+  answer keeps its annotations until the worker replaces them.
 
 The feedback flags are not stored here; the query layer computes them from the feedback
 table (see ``convoscope.query.fields``).
@@ -20,10 +24,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert
+import orjson
+from sqlalchemy import Connection, bindparam, delete, insert, update
 
 from convoscope.store.prepared import Prepared
 from convoscope.store.records import Conversation, Message, Scope
@@ -69,21 +75,56 @@ WIRE_TO_COLUMN = {
     "sentiment": "sentiment",
     "questionType": "question_type",
 }
+# The worker's bookkeeping on a thread, and its values while the thread waits for it.
+STATE_COLUMNS = {
+    "annotation_status": "pending",
+    "annotation_attempts": 0,
+    "annotation_due_at": None,
+    "annotation_claimed_at": None,
+    "annotation_error": None,
+}
+# Copied to the thread rows of a conversation whose own fields changed.
+SHARED_COLUMNS = ("organization_id", "integration_id", "properties", "user_properties")
+_t = semantic_threads.c
 # Prepared once, like the conversation write path's statements: these run on every upsert.
 _INSERT = Prepared(insert(semantic_threads))
-_DELETE_RETURNING = Prepared(
+_DELETE_FROM_RETURNING = Prepared(
     delete(semantic_threads)
     .where(
-        semantic_threads.c.project_id == bindparam("project_id"),
-        semantic_threads.c.conversation_id == bindparam("conversation_id"),
+        _t.project_id == bindparam("project_id"),
+        _t.conversation_id == bindparam("conversation_id"),
+        _t.position >= bindparam("position"),
     )
     .returning(
-        semantic_threads.c.id,
-        semantic_threads.c.question,
-        semantic_threads.c.answer,
-        *(semantic_threads.c[name] for name in ANNOTATION_COLUMNS),
+        _t.id,
+        _t.question,
+        _t.answer,
+        _t.message_ids,
+        *(_t[name] for name in ANNOTATION_COLUMNS),
+        *(_t[name] for name in STATE_COLUMNS),
     )
 )
+_UPDATE_SHARED_BEFORE = Prepared(
+    update(semantic_threads)
+    .where(
+        _t.project_id == bindparam("where_project_id"),
+        _t.conversation_id == bindparam("where_conversation_id"),
+        _t.position < bindparam("where_position"),
+    )
+    .values({name: bindparam(name) for name in (*SHARED_COLUMNS, "last_updated")})
+)
+
+
+@dataclass(slots=True, frozen=True)
+class _Previous:
+    """What a stored thread had when its conversation was logged again."""
+
+    question: str
+    answer: str
+    # The links its messages cited, or None where they are not known.
+    cited: list[Any] | None
+    annotations: dict[str, Any]
+    state: dict[str, Any]
 
 
 def derive_threads(
@@ -91,22 +132,80 @@ def derive_threads(
 ) -> None:
     """Replace the stored threads of ``conversation`` with those its messages form now.
 
-    Every thread is (re)queued for annotation. A thread whose question and answer did not
+    Every thread is (re)queued for annotation: the messages they were derived from are
+    not known here (see ``update_threads``). A thread whose question and answer did not
     change keeps its annotations until the worker replaces them; the fields a person
     verified are kept whatever changed. ``replacing=False`` (a new conversation) skips
     looking for stored threads: there are none.
     """
-    kept = _delete_keeping_annotations(conn, scope, conversation.id) if replacing else {}
-    rows = thread_rows(scope, conversation, now=datetime.now(UTC))
+    kept = _delete_from(conn, scope, conversation.id, 0, None) if replacing else {}
+    splits = split_threads(conversation.messages)
+    _insert(conn, _rows(scope, conversation, splits, 0, datetime.now(UTC)), kept)
+
+
+def update_threads(
+    conn: Connection,
+    scope: Scope,
+    conversation: Conversation,
+    *,
+    before: Sequence[Message],
+    unchanged: int,
+    shared_changed: bool,
+) -> None:
+    """Derive again only the threads that the logged messages changed.
+
+    ``before`` are the messages as they were stored, of which the first ``unchanged``
+    are exactly as logged now. A thread made only of those messages, and not extended
+    by the messages that follow, is left as it is, annotations, done state and all;
+    only the conversation's fields it copies are refreshed when ``shared_changed``.
+    Every later thread is derived again, and one whose question, answer and cited links
+    are what they were keeps its annotations and its annotation state: only new or
+    changed threads are queued.
+    """
+    splits = split_threads(conversation.messages)
+    stored_ranges = {start: len(members) for start, members in split_threads(before)}
+    kept_threads = 0
+    for start, members in splits:
+        if start + len(members) > unchanged or stored_ranges.get(start) != len(members):
+            break
+        kept_threads += 1
+    now = datetime.now(UTC)
+    if shared_changed and kept_threads:
+        _UPDATE_SHARED_BEFORE.execute(
+            conn,
+            {
+                "where_project_id": scope.project_id,
+                "where_conversation_id": conversation.id,
+                "where_position": kept_threads,
+                "organization_id": conversation.organization_id,
+                "integration_id": conversation.integration_id,
+                "properties": conversation.properties,
+                "user_properties": conversation.user_properties,
+                "last_updated": now,
+            },
+        )
+    previous: dict[str, _Previous] = {}
+    if len(stored_ranges) > kept_threads:
+        links = {m.id: m.links for m in before}
+        previous = _delete_from(conn, scope, conversation.id, kept_threads, links)
+    _insert(conn, _rows(scope, conversation, splits, kept_threads, now), previous)
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]], previous: dict[str, _Previous]) -> None:
+    """Insert ``rows``, carrying over from the threads they replace what still holds."""
     for row in rows:
-        previous = kept.get(row["id"])
-        if previous is None:
+        cited = row.pop("_cited")
+        old = previous.get(row["id"])
+        if old is None:
             continue
-        (question, answer), annotations = previous
-        if (question, answer) == (row["question"], row["answer"]):
-            row.update(annotations)
-        else:
-            row.update(verified_values(annotations))
+        if (old.question, old.answer) != (row["question"], row["answer"]):
+            row.update(verified_values(old.annotations))
+            continue
+        # The same text: the annotations still hold until the worker says otherwise,
+        # and with the same links too, there is nothing for the worker to do again.
+        row.update(old.annotations)
+        if old.cited is not None and old.cited == cited:
+            row.update(old.state)
     _INSERT.executemany(conn, rows)
 
 
@@ -131,8 +230,24 @@ def delete_threads(conn: Connection, scope: Scope, conversation_id: str) -> None
 
 def thread_rows(scope: Scope, conversation: Conversation, *, now: datetime) -> list[dict[str, Any]]:
     """The rows of ``semantic_threads`` for a conversation (pure: no database)."""
+    rows = _rows(scope, conversation, split_threads(conversation.messages), 0, now)
+    for row in rows:
+        del row["_cited"]
+    return rows
+
+
+def _rows(
+    scope: Scope,
+    conversation: Conversation,
+    splits: Sequence[tuple[int, list[Message]]],
+    first: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The rows of the threads from index ``first`` on, each with the links it cites
+    under ``_cited`` (not a column: what tells a changed thread from an unchanged one)."""
     rows: list[dict[str, Any]] = []
-    for index, (start, members) in enumerate(split_threads(conversation.messages)):
+    for index in range(first, len(splits)):
+        start, members = splits[index]
         question = message_text(members[0])
         answer = "\n\n".join(
             text
@@ -161,10 +276,17 @@ def thread_rows(scope: Scope, conversation: Conversation, *, now: datetime) -> l
             "last_message_time": max(times),
             "last_updated": now,
             "is_initial_question_answer": index == 0,
+            "_cited": _cited([m.links for m in members]),
         }
         row.update(dict.fromkeys(ANNOTATION_COLUMNS))
+        row.update(STATE_COLUMNS)
         rows.append(row)
     return rows
+
+
+def _cited(links: Sequence[Any]) -> list[Any]:
+    """The links of a thread's messages, comparable whichever engine stored them."""
+    return [orjson.dumps(m, option=orjson.OPT_SORT_KEYS) for m in links if m]
 
 
 def split_threads(messages: Sequence[Message]) -> list[tuple[int, list[Message]]]:
@@ -198,18 +320,31 @@ def message_text(message: Message) -> str:
     return ""
 
 
-def _delete_keeping_annotations(
-    conn: Connection, scope: Scope, conversation_id: str
-) -> dict[str, tuple[tuple[str, str], dict[str, Any]]]:
-    """Delete the conversation's threads; return the annotations of those that had any.
+def _delete_from(
+    conn: Connection,
+    scope: Scope,
+    conversation_id: str,
+    position: int,
+    links: dict[str, Any] | None,
+) -> dict[str, _Previous]:
+    """Delete the conversation's threads from ``position`` on; return what each had.
 
-    One statement (DELETE … RETURNING, on both engines): this runs on every upsert.
+    One statement (DELETE … RETURNING, on both engines): this runs on most upserts.
+    ``links`` are the links of the messages as they were stored, by message id (None
+    when they are not known any more).
     """
-    rows = _DELETE_RETURNING.all(
-        conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
+    rows = _DELETE_FROM_RETURNING.all(
+        conn,
+        {"project_id": scope.project_id, "conversation_id": conversation_id, "position": position},
     )
-    kept: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
-    for thread, question, answer, *values in rows:
-        if any(value is not None for value in values):
-            kept[thread] = ((question, answer), dict(zip(ANNOTATION_COLUMNS, values, strict=True)))
-    return kept
+    annotated = len(ANNOTATION_COLUMNS)
+    previous: dict[str, _Previous] = {}
+    for thread, question, answer, message_ids, *values in rows:
+        previous[thread] = _Previous(
+            question=question,
+            answer=answer,
+            cited=None if links is None else _cited([links.get(m) for m in message_ids]),
+            annotations=dict(zip(ANNOTATION_COLUMNS, values[:annotated], strict=True)),
+            state=dict(zip(STATE_COLUMNS, values[annotated:], strict=True)),
+        )
+    return previous

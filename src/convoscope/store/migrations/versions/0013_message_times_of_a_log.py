@@ -1,0 +1,44 @@
+"""message times of a log: a message's updatedAt may be its conversation's last log
+
+Revision ID: 0013
+Revises: 0011
+
+A message sent without ``updatedAt`` reads as updated when its conversation was last
+logged (API.md §4.1: "set updatedAt to now unless provided. Same rule per message"). A
+re-log that rewrote every message to say so wrote n rows for an n-message conversation;
+an upsert now writes only the messages that changed, so the time is stored once on the
+conversation (``logged_at``) and each message says whether it follows it
+(``updated_with_log``). Rows from before keep the time they were written with.
+Both columns are added, not altered: no table is copied.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "conversations", sa.Column("logged_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column("messages", sa.Column("updated_with_log", sa.Boolean(), nullable=True))
+
+
+def downgrade() -> None:
+    # The times messages read as before the columns go: that of their conversation's log.
+    op.execute(
+        "UPDATE messages SET updated_at = (SELECT c.logged_at FROM conversations c "
+        "WHERE c.project_id = messages.project_id AND c.id = messages.conversation_id) "
+        "WHERE updated_with_log AND EXISTS (SELECT 1 FROM conversations c "
+        "WHERE c.project_id = messages.project_id AND c.id = messages.conversation_id "
+        "AND c.logged_at IS NOT NULL)"
+    )
+    # Not batch mode: a copy of conversations cannot insert into its generated column.
+    op.execute("ALTER TABLE messages DROP COLUMN updated_with_log")
+    op.execute("ALTER TABLE conversations DROP COLUMN logged_at")
