@@ -5,7 +5,7 @@ A conversation upsert queues its new and changed threads as pending (``store/thr
 the worker finds them by their status. A claim is a status and a time: after a crash the
 claimed threads are simply claimed again once the lease has passed, and a thread whose
 text changed while it was being annotated is not overwritten with annotations of its old
-text.
+text. In the background the worker holds off while requests write (``pressure.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from types import TracebackType
 from sqlalchemy import Connection
 
 from convoscope.annotate.model import CategoryModel, ProjectContext, ThreadText
+from convoscope.annotate.pressure import WritePressure
 from convoscope.annotate.runner import AnalyzerRunner
 from convoscope.store import annotations as store
 from convoscope.store.database import Database
@@ -82,17 +83,30 @@ class AnnotationWorker:
     """
 
     def __init__(
-        self, db: Database, runner: AnalyzerRunner, settings: WorkerSettings | None = None
+        self,
+        db: Database,
+        runner: AnalyzerRunner,
+        settings: WorkerSettings | None = None,
+        *,
+        pressure: WritePressure | None = None,
     ) -> None:
         self._db = db
         self._runner = runner
         self.settings = settings or WorkerSettings()
+        # In the background the worker holds off while requests write (pressure.py).
+        self.pressure = pressure or WritePressure(db.writer)
+        # Times it looked and found ingest busy, and batches it ran anyway after waiting
+        # the longest: what a test (and a curious operator) can read.
+        self.deferrals = 0
+        self.overdue_batches = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         # project -> (context, when its thread count was last checked)
         self._contexts: dict[str, tuple[ProjectContext, float]] = {}
         self._rounds = _Backoff(self.settings.project_backoff, self.settings.project_backoff_max)
         self._fits = _Backoff(self.settings.project_backoff, self.settings.project_backoff_max)
+        self._yielding = False
+        self._round_started = 0.0
 
     async def __aenter__(self) -> AnnotationWorker:
         self.start()
@@ -126,7 +140,7 @@ class AnnotationWorker:
     async def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                done = await self.run_once()
+                done = await self.run_once(yielding=True)
             except Exception:  # keep the worker alive; the claim lease recovers the batch
                 log.exception("annotation round failed")
                 done = 0
@@ -136,11 +150,17 @@ class AnnotationWorker:
                 except TimeoutError:
                     pass
 
-    async def run_once(self, project_id: str | None = None) -> int:
+    async def run_once(self, project_id: str | None = None, *, yielding: bool = False) -> int:
         """Annotate one batch per project with work; return how many threads got done.
 
         A project whose batch fails for any reason other than the analyzer (which the
-        threads' own retries cover) is skipped, with backoff, while the others go on."""
+        threads' own retries cover) is skipped, with backoff, while the others go on.
+        ``yielding`` (the background loop) waits for ingest to be quiet before each of
+        the round's reads and writes."""
+        self._yielding = yielding
+        # The longest wait counts from the round's start: an overdue round runs whole.
+        self._round_started = self.pressure.now()
+        await self._wait_for_quiet()
         now = datetime.now(UTC)
         lease = self.settings.lease
         if project_id is None:
@@ -162,8 +182,24 @@ class AnnotationWorker:
                 self._rounds.succeeded(project)
         return done
 
+    async def _wait_for_quiet(self) -> None:
+        """Hold off while requests keep the writer busy, up to the longest wait."""
+        if not self._yielding:
+            return
+        limits = self.pressure.settings
+        while self.pressure.busy() and not self._stopping.is_set():
+            if self.pressure.now() - self._round_started >= limits.longest_wait_seconds:
+                self.overdue_batches += 1
+                return
+            self.deferrals += 1
+            try:
+                await asyncio.wait_for(self._stopping.wait(), limits.check_seconds)
+            except TimeoutError:
+                pass
+
     async def _annotate_project(self, project_id: str) -> int:
         context = await self._context(project_id)
+        await self._wait_for_quiet()
         now = datetime.now(UTC)
         claimed = await self._db.write(
             lambda conn: store.claim_threads(
@@ -172,7 +208,8 @@ class AnnotationWorker:
                 limit=self.settings.batch_size,
                 now=now,
                 lease=self.settings.lease,
-            )
+            ),
+            background=True,
         )
         if not claimed:
             return 0
@@ -203,8 +240,11 @@ class AnnotationWorker:
                         backoff=self.settings.backoff,
                     )
 
-            await self._db.write(fail_all)
+            await self._db.write(fail_all, background=True)
             return 0
+
+        # The analysis took a while: ingest may have started meanwhile.
+        await self._wait_for_quiet()
 
         def save_all(conn: Connection) -> int:
             saved = 0
@@ -212,7 +252,7 @@ class AnnotationWorker:
                 saved += store.save_annotation(conn, thread, annotation.to_wire(), source=source)
             return saved
 
-        return await self._db.write(save_all)
+        return await self._db.write(save_all, background=True)
 
     async def _context(self, project_id: str) -> ProjectContext:
         """The project's context, refitted when the project has grown enough since."""
@@ -260,6 +300,8 @@ class AnnotationWorker:
             category_model=fitted.categories.to_json_dict() if fitted.categories else None,
             fitted_threads=total,
         )
-        await self._db.write(lambda conn: store.save_context(conn, project_id, updated))
+        await self._db.write(
+            lambda conn: store.save_context(conn, project_id, updated), background=True
+        )
         log.info("fitted the categories of %s on %d threads", project_id, len(texts))
         return fitted

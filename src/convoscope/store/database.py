@@ -60,8 +60,10 @@ class Database:
         """The engine the next analytics read goes to: the replicas in turn."""
         return next(self._next_replica)
 
-    async def write(self, fn: Callable[[Connection], T]) -> T:
-        return await self.writer.run(fn)
+    async def write(self, fn: Callable[[Connection], T], *, background: bool = False) -> T:
+        """Run ``fn`` in the writer's next group commit; ``background`` work is the
+        server's own (annotation), which yields to requests (see ``Writer.run``)."""
+        return await self.writer.run(fn, background=background)
 
     @staticmethod
     def _read(engine: Engine, fn: Callable[[Connection], T]) -> T:

@@ -64,6 +64,9 @@ class Writer:
         self._ended: WriterStopped | None = None
         self.commits = 0
         self.jobs = 0
+        # Writes queued by requests (not by background work) since the start: the
+        # annotation worker reads how fast it grows, and holds off while it does.
+        self.foreground_writes = 0
 
     def start(self) -> None:
         if self._thread is not None:
@@ -85,6 +88,11 @@ class Writer:
         """Why the thread ended, if it ended without being stopped."""
         return None if self._closed else self._ended
 
+    @property
+    def waiting(self) -> int:
+        """Jobs queued and not yet taken by the thread (approximate)."""
+        return self._queue.qsize()
+
     def submit(self, job: Callable[[Connection], T]) -> Future[T]:
         """Queue ``job``; the future resolves once its transaction has committed."""
         future: Future[T] = Future()
@@ -98,8 +106,10 @@ class Writer:
         self._enqueue(_Pending(job, settle, lambda: not future.set_running_or_notify_cancel()))
         return future
 
-    async def run(self, job: Callable[[Connection], T]) -> T:
-        """Run ``job`` in the next group commit and return its result once committed."""
+    async def run(self, job: Callable[[Connection], T], *, background: bool = False) -> T:
+        """Run ``job`` in the next group commit and return its result once committed.
+
+        ``background`` work (the annotation worker's) is not counted as ingest."""
         # An asyncio future settled through call_soon_threadsafe: a concurrent Future
         # wrapped for asyncio costs a lock, a condition and a callback chain per write.
         loop = asyncio.get_running_loop()
@@ -109,6 +119,8 @@ class Writer:
             loop.call_soon_threadsafe(_settle, future, ok, value)
 
         self._enqueue(_Pending(job, settle, future.cancelled))
+        if not background:
+            self.foreground_writes += 1
         return await future
 
     def _enqueue(self, pending: _Pending) -> None:

@@ -1,0 +1,141 @@
+"""The background worker holds off while requests write, and catches up once they stop.
+
+Time here is a clock the test moves by hand: what is asserted is the worker's decision
+for a given rate of writes and a given queue, never how long anything took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import pytest
+from sqlalchemy import Connection, Engine, select
+
+from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+from convoscope.annotate.pressure import WritePressure, YieldSettings
+from convoscope.annotate.runner import InProcessRunner
+from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
+from convoscope.store.database import Database
+from convoscope.store.tables import semantic_threads
+from tests.annotate.test_worker import QUESTIONS, conversation, log
+from tests.conftest import ProjectKeys
+
+
+class HandClock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def statuses(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(semantic_threads.c.annotation_status).order_by(semantic_threads.c.id)
+            ).scalars()
+        )
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for ``condition`` (bounded: a worker that never gets there fails the test)."""
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    pytest.fail(f"never happened: {what}")
+
+
+def worker_on(
+    db: Database,
+    analyzer: OfflineAnalyzer,
+    clock: HandClock,
+    *,
+    max_rate: float = 5.0,
+    longest_wait: float = 600.0,
+) -> AnnotationWorker:
+    pressure = WritePressure(
+        db.writer,
+        YieldSettings(
+            max_rate=max_rate,
+            window_seconds=1.0,
+            check_seconds=0.002,
+            longest_wait_seconds=longest_wait,
+        ),
+        clock=clock,
+    )
+    return AnnotationWorker(
+        db,
+        InProcessRunner(analyzer),
+        WorkerSettings(batch_size=50, min_threads_to_fit=1000, poll_seconds=0.002),
+        pressure=pressure,
+    )
+
+
+async def test_the_worker_waits_while_requests_write_and_catches_up_after(
+    db: Database, project: ProjectKeys, engine: Engine, shared_analyzer: OfflineAnalyzer
+) -> None:
+    clock = HandClock()
+    worker = worker_on(db, shared_analyzer, clock)
+    # Ten request writes within the first second: 10 a second, over the limit of 5.
+    for i in range(10):
+        await log(db, project, conversation(f"c{i}", QUESTIONS[:1]))
+    async with worker:
+        await until(lambda: worker.deferrals >= 5, "the worker looked and held off")
+        assert statuses(engine) == ["pending"] * 10
+        clock.now = 1.0  # the second ends: it held 10 writes, still busy
+        seen = worker.deferrals
+        await until(lambda: worker.deferrals >= seen + 5, "held off again")
+        assert statuses(engine) == ["pending"] * 10
+        clock.now = 2.0  # a second without a write: quiet
+        await until(lambda: statuses(engine) == ["done"] * 10, "caught up")
+    assert worker.overdue_batches == 0
+
+
+async def test_a_queue_at_the_writer_counts_as_busy_whatever_the_rate(
+    db: Database, shared_analyzer: OfflineAnalyzer
+) -> None:
+    pressure = WritePressure(db.writer, YieldSettings(max_rate=1e9), clock=HandClock())
+    assert not pressure.busy()
+    release = threading.Event()
+
+    def held(conn: Connection) -> None:
+        release.wait(10)
+
+    first: Future[None] = db.writer.submit(held)
+    await until(lambda: db.writer.waiting == 0, "the writer took the first job")
+    queued: Future[None] = db.writer.submit(lambda conn: None)
+    assert db.writer.waiting == 1
+    assert pressure.busy()
+    release.set()
+    first.result(10)
+    queued.result(10)
+    assert not pressure.busy()
+
+
+async def test_under_ingest_that_never_stops_a_batch_runs_after_the_longest_wait(
+    db: Database, project: ProjectKeys, engine: Engine, shared_analyzer: OfflineAnalyzer
+) -> None:
+    clock = HandClock()
+    worker = worker_on(db, shared_analyzer, clock, max_rate=1.0, longest_wait=30.0)
+    for i in range(10):
+        await log(db, project, conversation(f"c{i}", QUESTIONS[:1]))
+    async with worker:
+        await until(lambda: worker.deferrals >= 5, "the worker held off")
+        assert statuses(engine) == ["pending"] * 10
+        clock.now = 0.5  # still within the first second, still busy; not overdue yet
+        seen = worker.deferrals
+        await until(lambda: worker.deferrals >= seen + 5, "held off again")
+        assert statuses(engine) == ["pending"] * 10
+        # Requests go on writing, more than one a second, and the longest wait passes.
+        for i in range(10, 50):
+            await log(db, project, conversation(f"c{i}", QUESTIONS[:1]))
+        clock.now = 31.0
+        await until(lambda: "done" in statuses(engine), "a batch ran anyway")
+    assert worker.overdue_batches >= 1
