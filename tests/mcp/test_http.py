@@ -143,7 +143,12 @@ async def test_every_tool_answers_from_the_keys_project(mcp_server: McpServer) -
 @pytest.mark.parametrize(
     ("tool", "request_", "field"),
     [
-        pytest.param("query-conversations", {"notes": "n" * 81}, "request.notes", id="schema"),
+        pytest.param(
+            "query-conversations",
+            {"notes": "n" * 81},
+            "request.notes: must have at most 80 characters",
+            id="schema",
+        ),
         pytest.param(
             "query-conversations",
             {"select": [{"type": "field", "field": "nope"}]},
@@ -156,14 +161,21 @@ async def test_every_tool_answers_from_the_keys_project(mcp_server: McpServer) -
             "request.where.condition.operator",
             id="dsl-operator",
         ),
-        pytest.param("feedback-submit", {"type": "negative"}, "request.messageId", id="missing"),
+        pytest.param(
+            "feedback-submit", {"type": "negative"}, "request.messageId: is required", id="missing"
+        ),
         pytest.param(
             "feedback-submit",
             {"type": "negative", "messageId": "no-such-message"},
             "request.messageId",
             id="unknown-message",
         ),  # fmt: skip
-        pytest.param("conversations-list", {"limit": 500}, "request.limit", id="limit"),
+        pytest.param(
+            "conversations-list",
+            {"limit": 500},
+            "request.limit: must be less than or equal to 100",
+            id="limit",
+        ),
         pytest.param("documentation-gaps", {"after": "yesterday"}, "request.after", id="time"),
         pytest.param(
             "top-search-queries",

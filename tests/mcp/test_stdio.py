@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 
 import pytest
 from mcp import Client, StdioServerParameters
+from typer.testing import CliRunner
 
+from convoscope.cli import app
 from tests.mcp.conftest import McpServer, structured, text
 from tests.mcp.test_http import COUNT, INKEEP_TOOLS, OURS
 
@@ -65,3 +67,21 @@ async def test_stdio_forwards_to_a_server_with_the_keys_rights(mcp_server: McpSe
         "--server-url", mcp_server.url, CONVOSCOPE_API_KEY=mcp_server.globex.web_key
     ) as c:
         assert [t.name for t in (await c.list_tools()).tools] == ["feedback-submit"]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        pytest.param([], "give --project", id="nothing-to-serve"),
+        pytest.param(["--server-url", "http://127.0.0.1:9"], "needs --api-key", id="no-key"),
+        pytest.param(
+            ["--server-url", "http://127.0.0.1:9", "--api-key", "cvs_x"],
+            "http://127.0.0.1:9: ",
+            id="unreachable",
+        ),  # fmt: skip
+    ],
+)
+def test_the_command_says_what_is_missing_or_unreachable(args: list[str], says: str) -> None:
+    result = CliRunner().invoke(app, ["mcp", *args], env={"CONVOSCOPE_API_KEY": ""})
+    assert result.exit_code == 1
+    assert says in result.output

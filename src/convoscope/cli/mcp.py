@@ -40,7 +40,10 @@ def mcp(
         if not api_key:
             raise fail("--server-url needs --api-key (or CONVOSCOPE_API_KEY)")
         _log_to_stderr("WARNING")
-        anyio.run(serve_remote, server_url, api_key)
+        try:
+            anyio.run(serve_remote, server_url, api_key)
+        except Exception as problem:  # the server unreachable, refusing the key, ...
+            raise fail(f"{server_url}: {_first_cause(problem)}") from None
         return
     if project is None:
         raise fail("give --project (local database) or --server-url with --api-key")
@@ -55,3 +58,10 @@ def mcp(
 def _log_to_stderr(level: str) -> None:
     # stdout carries the protocol: a stray line there breaks the client's session.
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+
+
+def _first_cause(problem: BaseException) -> str:
+    """The first error inside task-group wrappers, as one line."""
+    while isinstance(problem, BaseExceptionGroup) and problem.exceptions:
+        problem = problem.exceptions[0]
+    return str(problem) or type(problem).__name__

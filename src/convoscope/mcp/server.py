@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Protocol
 
 import orjson
@@ -11,7 +10,9 @@ from mcp.server import MCPServer, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import create_model
 
 from convoscope import __version__
 from convoscope.auth.access import Caller, require_read
@@ -19,6 +20,7 @@ from convoscope.errors import ConvoscopeError
 from convoscope.mcp.bounds import bound
 from convoscope.mcp.local import LocalBackend
 from convoscope.mcp.tools import TOOLS, ToolSpec
+from convoscope.query.parse import parse_body
 
 INSTRUCTIONS = (
     "Analytics of an AI assistant's conversations: what people ask, the feedback on the "
@@ -38,22 +40,60 @@ class Resolver(Protocol):
 
 
 def build_server(resolver: Resolver) -> MCPServer:
-    server = MCPServer(
+    return MCPServer(
         "convoscope",
         title="convoscope analytics",
         version=__version__,
         instructions=INSTRUCTIONS,
+        tools=[_tool(spec, resolver) for spec in TOOLS],
         middleware=[_ToolsOfTheCaller(resolver)],
     )
-    for spec in TOOLS:
-        server.add_tool(
-            _tool_function(spec, resolver),
-            name=spec.name,
-            title=spec.title,
-            description=spec.description,
-            annotations=_annotations(spec),
+
+
+def _tool(spec: ToolSpec, resolver: Resolver) -> Tool:
+    """The SDK's tool, advertising ``{request: spec.model}`` as its input schema.
+
+    The function itself takes ``request`` as a plain object and validates it here, so a
+    bad argument is told the way the API tells it (``request.notes: must have at most 80
+    characters``), not as a pydantic report naming internal classes."""
+
+    async def call(ctx: Context, request: dict[str, Any] | None = None) -> CallToolResult:
+        http_request = ctx.request_context.request
+        try:
+            body = parse_body(spec.model, request)
+            caller = resolver.caller(http_request)
+            if not spec.any_key:
+                require_read(caller)
+            payload = await spec.run(resolver.backend(http_request, caller), body)
+        except ConvoscopeError as err:
+            raise ToolError(tool_error_message(err)) from None
+        if spec.lists:
+            payload = bound(payload, spec.lists, hint=spec.hint)
+        text = orjson.dumps(payload).decode()
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)], structured_content=payload
         )
-    return server
+
+    tool = Tool.from_function(
+        call,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        annotations=_annotations(spec),
+    )
+    tool.parameters = _input_schema(spec)
+    return tool
+
+
+def _input_schema(spec: ToolSpec) -> dict[str, Any]:
+    """``{request: <the model>}``, optional when the model needs no field."""
+    try:
+        spec.model()
+        request: Any = (spec.model, None)
+    except ValueError:
+        request = (spec.model, ...)
+    arguments = create_model(f"{spec.model.__name__}Arguments", request=request)
+    return arguments.model_json_schema(by_alias=True)
 
 
 def _annotations(spec: ToolSpec) -> ToolAnnotations:
@@ -82,48 +122,6 @@ class _ToolsOfTheCaller:
             if self._resolver.caller(ctx.request).is_write_only:
                 result["tools"] = [t for t in result["tools"] if t.get("name") in self._any_key]
         return result
-
-
-def _tool_function(spec: ToolSpec, resolver: Resolver) -> Any:
-    """``async (request: spec.model, ctx) -> CallToolResult``, typed for the SDK, which
-    reads the input schema from the signature."""
-
-    async def call(request: Any, ctx: Context) -> CallToolResult:
-        http_request = ctx.request_context.request
-        try:
-            caller = resolver.caller(http_request)
-            if not spec.any_key:
-                require_read(caller)
-            payload = await spec.run(resolver.backend(http_request, caller), request)
-        except ConvoscopeError as err:
-            raise ToolError(tool_error_message(err)) from None
-        if spec.lists:
-            payload = bound(payload, spec.lists, hint=spec.hint)
-        text = orjson.dumps(payload).decode()
-        return CallToolResult(
-            content=[TextContent(type="text", text=text)], structured_content=payload
-        )
-
-    default: Any = inspect.Parameter.empty  # required fields: the agent must send request
-    try:
-        default = spec.model()
-    except ValueError:
-        pass
-    call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter(
-                "request",
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                annotation=spec.model,
-                default=default,
-            ),
-            inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context),
-        ],
-        return_annotation=CallToolResult,
-    )
-    call.__annotations__ = {"request": spec.model, "ctx": Context, "return": CallToolResult}
-    call.__name__ = spec.name.replace("-", "_")
-    return call
 
 
 def tool_error_message(err: ConvoscopeError) -> str:
