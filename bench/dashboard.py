@@ -37,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.query import END, databases, load, log  # noqa: E402
 from convoscope.auth.dashboard import issue_link  # noqa: E402
-from convoscope.query import listing, reports  # noqa: E402
-from convoscope.query.window import Window  # noqa: E402
 from convoscope.store import users as user_store  # noqa: E402
 from convoscope.store.engine import make_engine  # noqa: E402
 from convoscope.store.migrate import upgrade  # noqa: E402
 from convoscope.store.records import Scope  # noqa: E402
 from convoscope.store.statistics import refresh_statistics  # noqa: E402
+from convoscope.web import listing, reports  # noqa: E402
+from convoscope.web.window import Window  # noqa: E402
 
 START = END - timedelta(days=30)
 VIEW = f"range=custom&from={START.date()}&to={(END - timedelta(days=1)).date()}"

@@ -36,15 +36,16 @@ from sqlalchemy import Connection, Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from convoscope.api.bodies import parse_body
 from convoscope.api.query import compile_on  # noqa: E402
+from convoscope.indexing import path_indexes  # noqa: E402
 from convoscope.query.execute import fetch_page  # noqa: E402
 from convoscope.query.export import CsvExport, unpacked_keys  # noqa: E402
 from convoscope.query.fields import CONVERSATIONS, FEEDBACK, Resource  # noqa: E402
-from convoscope.query.parse import parse_body, parse_query  # noqa: E402
+from convoscope.query.parse import parse_query  # noqa: E402
 from convoscope.query.searches import top_search_queries, weekly_search_users  # noqa: E402
 from convoscope.schemas.query import QueryRequest  # noqa: E402
 from convoscope.store import keys as key_store  # noqa: E402
-from convoscope.store import path_indexes  # noqa: E402
 from convoscope.store.engine import make_engine  # noqa: E402
 from convoscope.store.migrate import upgrade  # noqa: E402
 from convoscope.store.statistics import refresh_statistics  # noqa: E402

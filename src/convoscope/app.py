@@ -19,6 +19,8 @@ from convoscope.api.middleware import RequestContextMiddleware
 from convoscope.api.problems import install_problem_handlers
 from convoscope.api.unstorable import refuse_unstorable_input
 from convoscope.auth.verify import KeyVerifier
+from convoscope.indexing.advisor import PathAdvisor
+from convoscope.indexing.migrate import upgrade
 from convoscope.mcp.http import PATH as mcp_path
 from convoscope.mcp.http import McpEndpoint
 from convoscope.otlp.routes import router as otlp_router
@@ -28,8 +30,6 @@ from convoscope.settings import Settings, load_settings
 from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
 from convoscope.store.leases import Lease, Leased
-from convoscope.store.migrate import upgrade
-from convoscope.store.path_advisor import PathAdvisor
 from convoscope.store.statistics import StatisticsUpkeep
 from convoscope.web import mount_dashboard
 

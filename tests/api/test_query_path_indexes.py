@@ -7,8 +7,8 @@ import httpx
 from sqlalchemy import Engine
 
 from convoscope.app import create_app
+from convoscope.indexing import path_indexes
 from convoscope.settings import Settings
-from convoscope.store import path_indexes
 from tests.api.test_conversations import log
 from tests.api.test_query_exports import rows
 from tests.builders import openai_conversation

@@ -8,10 +8,10 @@ from fastapi import Depends, Query, Request
 
 from convoscope.auth.access import Caller, require_read
 from convoscope.auth.verify import KeyVerifier
-from convoscope.schemas.json_values import INT64_MAX
+from convoscope.indexing.advisor import PathAdvisor
 from convoscope.settings import Settings
+from convoscope.sql.json_values import INT64_MAX
 from convoscope.store.database import Database
-from convoscope.store.path_advisor import PathAdvisor
 
 
 # Async, though they do no I/O: FastAPI runs a plain function dependency on a worker

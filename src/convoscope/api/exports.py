@@ -12,12 +12,12 @@ from anyio import to_thread
 from fastapi import APIRouter
 from starlette.responses import StreamingResponse
 
+from convoscope.api.bodies import parse_request
 from convoscope.api.deps import AppSettings, Db, ReadKey
 from convoscope.api.query import RawBody, compile_on
 from convoscope.api.responses import documented
 from convoscope.query.export import CsvExport, unpacked_keys
 from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
-from convoscope.query.parse import parse_request
 from convoscope.schemas.query import (
     QueryResponseBody,
 )

@@ -10,10 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from sqlalchemy import Connection
 
+from convoscope.api.bodies import parse_body, parse_request
 from convoscope.api.deps import Advisor, AppSettings, Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.auth.access import Caller
 from convoscope.errors import Forbidden
+from convoscope.indexing.advisor import PathAdvisor
+from convoscope.indexing.path_indexes import path_columns
 from convoscope.query.compile import CompiledQuery, compile_query
 from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
 from convoscope.query.fields import (
@@ -26,7 +29,6 @@ from convoscope.query.fields import (
 )
 from convoscope.query.model import Query
 from convoscope.query.operators import parse_time_value
-from convoscope.query.parse import parse_body, parse_request
 from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
 from convoscope.query.searches import top_search_queries, weekly_search_users
 from convoscope.schemas.query import (
@@ -39,8 +41,6 @@ from convoscope.schemas.query import (
 )
 from convoscope.settings import Settings
 from convoscope.store.database import Database
-from convoscope.store.path_advisor import PathAdvisor
-from convoscope.store.path_indexes import path_columns
 from convoscope.store.records import Scope
 
 router = APIRouter(tags=["query"])

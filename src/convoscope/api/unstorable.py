@@ -4,7 +4,7 @@ U+0000 (PostgreSQL cannot store it in text or JSON), lone UTF-16 surrogates (no 
 form) and ``NaN`` / ``Infinity`` (not JSON, stored as null) get a 400 naming the field, the
 same on both engines, not the database's error (a 5xx, which the SDK retries for an hour).
 Integers outside 64 bits are refused where JSON documents are declared
-(``schemas/json_values.py``), as a body's bytes cannot tell them apart cheaply.
+(``sql/json_values.py``), as a body's bytes cannot tell them apart cheaply.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 from fastapi import Request
 
 from convoscope.errors import InvalidInput
-from convoscope.schemas.json_values import first_unstorable
+from convoscope.sql.json_values import first_unstorable
 
 # How JSON spells each of them; a body with none of these bytes holds none of them (a raw
 # 0x00 or a raw surrogate is not valid JSON). Checked with `in`: a regular expression

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from convoscope.cli.context import err, fail, migrated_engine, out, settings_or_exit
-from convoscope.store import distribution, migrate
+from convoscope.indexing import migrate
+from convoscope.store import distribution
 from convoscope.store.engine import make_engine
 
 app = typer.Typer(help="Database schema: migrations and distribution.", no_args_is_help=True)

@@ -12,10 +12,10 @@ from convoscope.auth.access import KeyType
 from convoscope.auth.dashboard import issue_link
 from convoscope.auth.keys import display_prefix, generate_key, hash_key
 from convoscope.cli.context import err, fail, out, settings_or_exit
+from convoscope.indexing.migrate import RECOVERY_HINT, upgrade
 from convoscope.store import keys as store
 from convoscope.store import users as user_store
 from convoscope.store.engine import make_engine
-from convoscope.store.migrate import RECOVERY_HINT, upgrade
 
 # The first start's dashboard user; `convoscope users create` adds real people.
 FIRST_ADMIN = "admin@localhost"

@@ -55,7 +55,7 @@ from convoscope.query.rows import (
     field_shaper,
     path_shaper,
 )
-from convoscope.query.sql import (
+from convoscope.sql import (
     BucketText,
     IndexedJsonValue,
     IsoTime,
@@ -71,7 +71,7 @@ TOTAL_LABEL = "total_"
 _PLAIN_KINDS = (Kind.STRING, Kind.TIME, Kind.NUMBER)
 
 # The JSON paths that have an index, as (table, JSON column, path) -> the column that
-# holds their value (store/path_indexes.py).
+# holds their value (indexing/path_indexes.py).
 PathColumns = Mapping[tuple[str, str, tuple[str, ...]], str]
 
 

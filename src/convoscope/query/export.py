@@ -26,7 +26,7 @@ from convoscope.query.execute import clear_limit, is_timeout, set_limit
 from convoscope.query.fields import Kind
 from convoscope.query.model import Query
 from convoscope.query.rows import OMIT
-from convoscope.query.sql import object_keys
+from convoscope.sql import object_keys
 
 CHUNK_ROWS = 2000
 _UNPACKED_KINDS = (Kind.OBJECT, Kind.OBJECT_ARRAY)

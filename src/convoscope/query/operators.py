@@ -21,8 +21,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import QueryError
 from convoscope.query.fields import Field, Kind
-from convoscope.query.sql import JsonContainedBy, JsonContains, JsonHasKeys, JsonScalar, JsonValue
-from convoscope.schemas.common import parse_timestamp
+from convoscope.sql import JsonContainedBy, JsonContains, JsonHasKeys, JsonScalar, JsonValue
+from convoscope.timestamps import parse_timestamp
 
 MAX_LIST = 10_000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -1,4 +1,7 @@
-"""From a request body to a canonical ``Query``, naming the part at fault on every error.
+"""From a validated request to a canonical ``Query``, naming the part at fault on every error.
+
+The request is typed (``request.py``); its body was checked against the wire model before
+(``convoscope.api.bodies``).
 
 Errors are ``QueryError`` (400: the query does not fit the DSL) or ``UnanswerableQuery``
 (422: it fits, but cannot produce what it asks for). ``field`` is the path inside the body,
@@ -7,10 +10,7 @@ such as ``select[1].field`` or ``where.and[2].condition.operator``.
 
 from __future__ import annotations
 
-import re
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from convoscope.errors import QueryError, UnanswerableQuery
 from convoscope.query.fields import AGGREGATIONS, Field, Kind, Resource, order_by_names
@@ -28,15 +28,14 @@ from convoscope.query.model import (
     SelectTime,
 )
 from convoscope.query.operators import NULL_TESTS, OPERATORS, Target
-from convoscope.schemas.json_values import first_unstorable
-from convoscope.schemas.query import (
+from convoscope.query.request import (
     AggregationSelection,
     FieldSelection,
     QueryRequest,
-    QuerySemanticThreadsRequestBody,
+    TimeSelection,
+    search_text,
 )
-
-M = TypeVar("M", bound=BaseModel)
+from convoscope.sql.json_values import first_unstorable
 
 # Deep enough for any query a person or a dashboard writes; shallow enough that a
 # hostile body cannot exhaust the stack of the compiler or of the database's parser.
@@ -49,63 +48,6 @@ MAX_CONDITIONS = 500
 MAX_DOCUMENT_DEPTH = 8
 MAX_DOCUMENT_MEMBERS = 1_000
 _NUMERIC_KINDS = (Kind.NUMBER, Kind.BOOLEAN)
-
-
-def parse_body(model: type[M], body: Any) -> M:
-    """Validate a JSON body against ``model``; errors name the field at fault."""
-    if body is None:
-        body = {}
-    try:
-        return model.model_validate(body)
-    except ValidationError as err:
-        raise query_error_from(err) from None
-
-
-def query_error_from(err: ValidationError) -> QueryError:
-    item = err.errors()[0]
-    loc = _without_union_tags(item["loc"])
-    where = field_path(loc) or "body"
-    message = str(item.get("msg", "is invalid")).removeprefix("Value error, ")
-    # pydantic says "Input should be a valid list"; the rest of the DSL says "must be".
-    message = re.sub(r"^(Input|String|List|Value) should (be )?", "must \\2", message)
-    message = message.replace("a valid list", "an array").replace("a valid dictionary", "an object")
-    if item["type"] == "missing":
-        message = "is required"
-    elif item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-        where = f"{where}.type"
-        message = "must be one of 'field', 'aggregation', 'time'"
-    elif item["type"] == "model_type" or item["type"] == "dict_type":
-        message = "must be a JSON object"
-    return QueryError(f"{where}: {message}", field=where)
-
-
-def field_path(loc: tuple[int | str, ...]) -> str:
-    """``('select', 0, 'field')`` -> ``select[0].field``."""
-    out = ""
-    for item in loc:
-        if isinstance(item, int):
-            out += f"[{item}]"
-        else:
-            out += f".{item}" if out else item
-    return out
-
-
-def _without_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # pydantic puts the discriminator value after the index: select[0].aggregation.field
-    out: list[int | str] = []
-    for i, item in enumerate(loc):
-        after_select_index = i >= 2 and loc[i - 2] == "select" and isinstance(loc[i - 1], int)
-        if after_select_index and item in {"field", "aggregation", "time"} and i + 1 < len(loc):
-            continue
-        out.append(item)
-    return tuple(out)
-
-
-def parse_request(resource: Resource, body: Any) -> Query:
-    """The JSON body of ``/query/<resource>`` or its export, validated and checked; only
-    semantic threads take a text ``query``."""
-    model = QuerySemanticThreadsRequestBody if resource.search_columns else QueryRequest
-    return parse_query(resource, parse_body(model, body))
 
 
 def parse_query(resource: Resource, body: QueryRequest) -> Query:
@@ -123,8 +65,8 @@ def parse_query(resource: Resource, body: QueryRequest) -> Query:
     )
     where = parse_filter(resource, body.where, "where") if body.where is not None else None
     search = None
-    if isinstance(body, QuerySemanticThreadsRequestBody) and body.query and resource.search_columns:
-        search = body.query
+    if resource.search_columns:
+        search = search_text(body) or None
     query = Query(resource, selections, _dedupe_groups(group_by), where, (), search)
     orders = tuple(
         _order(resource, query, o.field, o.direction, f"orderBy[{i}].field")
@@ -156,8 +98,10 @@ def _check_path(field: Field, path: tuple[str, ...], where: str) -> None:
         )
 
 
-def _selection(resource: Resource, s: Any, where: str) -> Selection:
-    if isinstance(s, FieldSelection):
+def _selection(
+    resource: Resource, s: FieldSelection | AggregationSelection | TimeSelection, where: str
+) -> Selection:
+    if s.type == "field":
         field = _field(resource, s.field, f"{where}.field")
         path = tuple(s.path or ())
         _check_path(field, path, f"{where}.path")
@@ -167,7 +111,7 @@ def _selection(resource: Resource, s: Any, where: str) -> Selection:
                 field=f"{where}.mode",
             )
         return SelectField(_key(field.name, path), field, path, as_json=s.mode == "json")
-    if isinstance(s, AggregationSelection):
+    if s.type == "aggregation":
         return _aggregate(resource, s, where)
     field = _field(resource, s.field or resource.main_time, f"{where}.field")
     if field.kind is not Kind.TIME:

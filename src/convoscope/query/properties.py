@@ -15,7 +15,7 @@ from convoscope.query.compile import PathColumns, compile_filter, indexed_column
 from convoscope.query.fields import VIEWS, Resource
 from convoscope.query.parse import UnknownField, parse_filter
 from convoscope.query.rows import stringify
-from convoscope.query.sql import CodePointOrder, JsonIsContainer, JsonString, object_keys
+from convoscope.sql import CodePointOrder, JsonIsContainer, JsonString, object_keys
 
 ALL_VIEWS = tuple(VIEWS)
 

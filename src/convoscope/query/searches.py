@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, bindparam, distinct, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from convoscope.query.sql import BucketText, TimeBucket
+from convoscope.sql import BucketText, TimeBucket
 from convoscope.store.tables import events
 from convoscope.store.types import UtcDateTime
 

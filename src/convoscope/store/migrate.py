@@ -1,17 +1,20 @@
-"""Running the Alembic migrations against an engine."""
+"""Running the Alembic migrations against an engine.
+
+What the schema holds beyond the tables (the JSON path indexes, ``convoscope.indexing``)
+is handed in as ``extras``: set aside before migrations, which may rebuild a table, and
+built again after. The store knows the hook, not what hangs on it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
-
-from convoscope.store import path_indexes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -25,6 +28,23 @@ completed (each migration runs in its own transaction). To recover:
 The runbook is src/convoscope/store/migrations/README.md."""
 
 
+class SchemaExtras(Protocol):
+    def set_aside(self, conn: Connection, *, dialects: Sequence[str]) -> None: ...
+
+    def reconcile(self, conn: Connection) -> object: ...
+
+
+class _NoExtras:
+    def set_aside(self, conn: Connection, *, dialects: Sequence[str]) -> None:
+        return None
+
+    def reconcile(self, conn: Connection) -> object:
+        return None
+
+
+NO_EXTRAS: SchemaExtras = _NoExtras()
+
+
 def _config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -32,7 +52,7 @@ def _config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, extras: SchemaExtras = NO_EXTRAS) -> None:
     """Migrate to ``revision``, one transaction per migration (env.py says so to Alembic).
 
     No transaction surrounds them: an outer one made Alembic's per-migration
@@ -43,11 +63,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         pending = MigrationContext.configure(conn).get_current_revision() != target
         conn.rollback()
         _migrate(
-            engine, conn, pending=pending, dialects=("sqlite",), run=command.upgrade, to=revision
+            engine,
+            conn,
+            pending=pending,
+            dialects=("sqlite",),
+            run=command.upgrade,
+            to=revision,
+            extras=extras,
         )
 
 
-def downgrade(engine: Engine, revision: str) -> None:
+def downgrade(engine: Engine, revision: str, *, extras: SchemaExtras = NO_EXTRAS) -> None:
     with engine.connect() as conn:
         _migrate(
             engine,
@@ -56,6 +82,7 @@ def downgrade(engine: Engine, revision: str) -> None:
             dialects=("sqlite", "postgresql"),
             run=command.downgrade,
             to=revision,
+            extras=extras,
         )
 
 
@@ -67,12 +94,13 @@ def _migrate(
     dialects: tuple[str, ...],
     run: Callable[[Config, str], None],
     to: str,
+    extras: SchemaExtras,
 ) -> None:
     config = _config(engine)
     config.attributes["connection"] = conn
     if pending:
         with conn.begin():
-            path_indexes.set_aside(conn, dialects=dialects)
+            extras.set_aside(conn, dialects=dialects)
     try:
         run(config, to)
     finally:
@@ -81,7 +109,7 @@ def _migrate(
         if conn.in_transaction():
             conn.rollback()
         with conn.begin():
-            path_indexes.reconcile(conn)
+            extras.reconcile(conn)
 
 
 def current_revision(engine: Engine) -> str | None:

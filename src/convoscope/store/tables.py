@@ -349,7 +349,7 @@ annotation_contexts = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-# The JSON paths an operator chose to index (store/path_indexes.py). The server's, not a
+# The JSON paths an operator chose to index (indexing/path_indexes.py). The server's, not a
 # project's: each index spans every project, led by project_id.
 path_indexes = Table(
     "path_indexes",

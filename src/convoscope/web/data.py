@@ -13,8 +13,6 @@ from sqlalchemy import Connection
 from starlette.responses import StreamingResponse
 
 from convoscope.api.responses import JSONResponse, documented
-from convoscope.query import listing, reports
-from convoscope.query.window import Window
 from convoscope.schemas.dashboard import (
     DashboardCards,
     DashboardChart,
@@ -24,7 +22,9 @@ from convoscope.schemas.dashboard import (
     DashboardSearch,
     DashboardTable,
 )
+from convoscope.web import listing, reports
 from convoscope.web.context import View, ViewContext
+from convoscope.web.window import Window
 
 router = APIRouter(prefix="/dashboard/api", tags=["dashboard"])
 

@@ -23,13 +23,12 @@ from convoscope.auth.dashboard import (
     verify_password,
 )
 from convoscope.errors import ConvoscopeError
-from convoscope.query import listing
 from convoscope.query.fields import CONVERSATIONS
-from convoscope.query.window import run
 from convoscope.store import keys as key_store
 from convoscope.store import users as user_store
 from convoscope.store.database import Database
 from convoscope.store.users import Membership
+from convoscope.web import listing
 from convoscope.web.context import dashboard_auth
 from convoscope.web.markdown import render_markdown
 from convoscope.web.session import (
@@ -39,6 +38,7 @@ from convoscope.web.session import (
     read_form,
 )
 from convoscope.web.state import RANGES, ViewState, parse_state
+from convoscope.web.window import run
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

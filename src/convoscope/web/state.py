@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 from starlette.datastructures import QueryParams
 
 from convoscope.errors import InvalidInput
-from convoscope.query.listing import FEEDBACK_CHOICES, ConversationFilter
-from convoscope.query.window import Window
+from convoscope.web.listing import FEEDBACK_CHOICES, ConversationFilter
+from convoscope.web.window import Window
 
 RANGES = {
     "24h": timedelta(hours=24),

@@ -16,7 +16,7 @@ depends_on = None
 # Conversations per day, the dashboard's first chart, cut every row's timestamp to its
 # day and sorted a million days: 283 ms at 1,000,000 conversations on SQLite. Read from
 # an index of the day, already grouped: 77 ms. The expressions are the query compiler's
-# day bucket (query/sql/sqlite_time.py, postgresql.py), which reads this column instead.
+# day bucket (sql/sqlite_time.py, postgresql.py), which reads this column instead.
 # SQLite would match an index on the expression itself, but SQLAlchemy cannot reflect
 # expression indexes, so the schema test could not see it (as in 0005). Writing a
 # conversation costs about 1.5 µs more on SQLite.

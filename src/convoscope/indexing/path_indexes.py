@@ -3,7 +3,7 @@
 Grouping a million conversations by a user property reads and parses every row's JSON
 and sorts a million keys: about 800 ms on SQLite. With the path indexed, SQLite reads the
 index already grouped: 81 ms. The operator chooses the paths (``convoscope indexes``),
-or the server does after slow queries (``path_advisor.py``).
+or the server does after slow queries (``advisor.py``).
 
 - SQLite: a virtual generated column holding exactly what the query compiler computes
   for the path, and an index on (project_id, that column). The compiler then reads the
@@ -46,8 +46,8 @@ from sqlalchemy import (
 
 from convoscope.query.compile import PathColumns
 from convoscope.query.fields import VIEWS, Kind, Resource
-from convoscope.query.sql import JsonValue
-from convoscope.query.sql.sqlite_paths import PLAIN_KEY
+from convoscope.sql import JsonValue
+from convoscope.sql.sqlite_paths import PLAIN_KEY
 from convoscope.store.engine import writer_connection
 from convoscope.store.tables import path_indexes
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from convoscope.api.bodies import parse_request
+from convoscope.indexing.path_indexes import path_columns
 from convoscope.query.compile import compile_query
 from convoscope.query.execute import PAGE_SIZE, fetch_page
 from convoscope.query.fields import Resource
-from convoscope.query.parse import parse_request
-from convoscope.store.path_indexes import path_columns
 
 Body = dict[str, Any]
 Condition = dict[str, Any]

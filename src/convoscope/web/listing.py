@@ -15,15 +15,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from convoscope.api.bodies import parse_request
+from convoscope.indexing.path_indexes import path_columns
 from convoscope.query.compile import compile_filter, compile_query
 from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS
-from convoscope.query.parse import parse_request
 from convoscope.query.rows import shape_row
-from convoscope.query.window import Window, condition, run
 from convoscope.store import conversations as conversation_store
-from convoscope.store.path_indexes import path_columns
 from convoscope.store.records import Scope
 from convoscope.store.tables import conversations, semantic_threads
+from convoscope.web.window import Window, condition, run
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000

@@ -18,7 +18,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from convoscope.query.sql.constructs import array_index
+from convoscope.sql.constructs import array_index
 
 JsonScalarValue = str | int | float | bool | None
 

@@ -56,7 +56,7 @@ class JsonValue(_Json):
 
 
 class IndexedJsonValue(JsonValue):
-    """A ``JsonValue`` whose path has an index (store/path_indexes.py). SQLite reads it
+    """A ``JsonValue`` whose path has an index (indexing/path_indexes.py). SQLite reads it
     from the index's generated column, which holds the same expression; PostgreSQL
     writes the expression, which its planner matches with the index."""
 

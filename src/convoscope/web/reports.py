@@ -13,8 +13,8 @@ from sqlalchemy import Connection, and_, distinct, func, select
 
 from convoscope.query.fields import CONVERSATIONS, FEEDBACK, SEMANTIC_THREADS
 from convoscope.query.searches import top_search_queries, weekly_search_users
-from convoscope.query.window import Window, condition, count, run, share
 from convoscope.store.tables import feedback, messages, semantic_threads
+from convoscope.web.window import Window, condition, count, run, share
 
 Report = dict[str, Any]
 TOP_CATEGORIES = 10

@@ -6,17 +6,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
+from convoscope.api.bodies import parse_body
+from convoscope.indexing import path_indexes
+from convoscope.indexing.advisor import PathAdvisor, Paths
 from convoscope.query.fields import CONVERSATIONS
-from convoscope.query.parse import parse_body, parse_query
+from convoscope.query.parse import parse_query
 from convoscope.schemas.query import QueryConversationsRequestBody
-from convoscope.store import path_indexes
 from convoscope.store.database import Database
-from convoscope.store.path_advisor import PathAdvisor, Paths
+from tests.indexing.test_path_indexes import COMPANY, HOSTILE, U, _rows
 from tests.query.test_differential import store
-from tests.store.test_path_indexes import COMPANY, HOSTILE, U, _rows
 
 COMPANY_PATH: Paths = [(U, ("company",))]
-LOGGER = "convoscope.store.path_advisor"
+LOGGER = "convoscope.indexing.advisor"
 
 
 @pytest.fixture

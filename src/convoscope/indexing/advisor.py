@@ -18,9 +18,9 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection
 
-from convoscope.store import path_indexes
+from convoscope.indexing import path_indexes
+from convoscope.indexing.path_indexes import PathIndex
 from convoscope.store.database import Database
-from convoscope.store.path_indexes import PathIndex
 
 log = logging.getLogger(__name__)
 

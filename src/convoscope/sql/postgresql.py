@@ -14,7 +14,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from convoscope.query.sql.constructs import (
+from convoscope.sql.constructs import (
     BucketText,
     CodePointOrder,
     IsoTime,

@@ -1,4 +1,4 @@
-"""The SQL the query compiler builds on, and every difference between the two engines.
+"""The SQL the compiler and the store build on, and every difference between the engines.
 
 ``constructs.py`` declares the JSON and time expressions the compiler uses, free of any
 dialect. Their SQL text is written per dialect by ``@compiles`` functions:
@@ -14,8 +14,8 @@ Importing this package registers the ``@compiles`` functions; nothing outside it
 which database it talks to.
 """
 
-from convoscope.query.sql import postgresql, sqlite_json, sqlite_time  # noqa: F401
-from convoscope.query.sql.constructs import (
+from convoscope.sql import postgresql, sqlite_json, sqlite_time  # noqa: F401
+from convoscope.sql.constructs import (
     PREDICATE,
     BucketText,
     CodePointOrder,
@@ -31,7 +31,7 @@ from convoscope.query.sql.constructs import (
     JsonValue,
     TimeBucket,
 )
-from convoscope.query.sql.discovery import object_keys
+from convoscope.sql.discovery import object_keys
 
 __all__ = [
     "PREDICATE",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from convoscope.query.sql.constructs import BucketText, IsoTime, TimeBucket
+from convoscope.sql.constructs import BucketText, IsoTime, TimeBucket
 
 
 @compiles(TimeBucket, "sqlite")

@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from convoscope.query.sql.constructs import (
+from convoscope.sql.constructs import (
     CodePointOrder,
     IndexedJsonValue,
     JsonContainedBy,
@@ -29,7 +29,7 @@ from convoscope.query.sql.constructs import (
     JsonValue,
     array_index,
 )
-from convoscope.query.sql.sqlite_paths import (
+from convoscope.sql.sqlite_paths import (
     PLAIN_KEY,
     JsonScalarValue,
     Node,
