@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import Body, FastAPI
 
 from convoscope.api.responses import JSONResponse
-from convoscope.schemas.conversations import CreateConversation, to_conversation_in
+from convoscope.api.wire import event_in, feedback_in, to_conversation_in
+from convoscope.schemas.conversations import CreateConversation
 from convoscope.schemas.events import InsertEvent
 from convoscope.schemas.feedback import LogFeedbackRequestBody
 
@@ -32,10 +33,10 @@ def fastapi_floor_app() -> FastAPI:
 
     @app.post("/feedback")
     async def feedback(body: Annotated[LogFeedbackRequestBody, Body()]) -> JSONResponse:
-        return JSONResponse({"id": body.to_record().id})
+        return JSONResponse({"id": feedback_in(body).id})
 
     @app.post("/events")
     async def events(body: Annotated[InsertEvent, Body()]) -> JSONResponse:
-        return JSONResponse({"id": body.to_record().id})
+        return JSONResponse({"id": event_in(body).id})
 
     return app

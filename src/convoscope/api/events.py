@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body
 
 from convoscope.api.deps import AnyKey, Db
 from convoscope.api.responses import JSONResponse, documented
-from convoscope.schemas.events import InsertEvent, SelectEvent, event_to_wire
+from convoscope.api.wire import event_in, event_to_wire
+from convoscope.schemas.events import InsertEvent, SelectEvent
 from convoscope.store import events as store
 
 router = APIRouter(tags=["events"])
@@ -22,6 +23,6 @@ router = APIRouter(tags=["events"])
 )
 async def log_event(body: Annotated[InsertEvent, Body()], db: Db, caller: AnyKey) -> JSONResponse:
     """Store an event. The message or conversation it names may be logged later."""
-    data = body.to_record()
+    data = event_in(body)
     stored = await db.write(lambda conn: store.insert_event(conn, caller.scope, data))
     return JSONResponse(event_to_wire(stored))

@@ -9,19 +9,17 @@ from sqlalchemy import Connection
 
 from convoscope.api.deps import AnyKey, Db, Offset, ReadKey
 from convoscope.api.responses import JSONResponse, documented
+from convoscope.api.wire import conversation_to_wire, feedback_in, feedback_to_wire, message_to_wire
 from convoscope.errors import ConvoscopeError
 from convoscope.schemas.common import JsonObject
 from convoscope.schemas.conversations import (
     DeleteResponse,
-    conversation_to_wire,
-    message_to_wire,
 )
 from convoscope.schemas.feedback import (
     FeedbackOut,
     FeedbackWithContext,
     GetAllFeedbackResponse,
     LogFeedbackRequestBody,
-    feedback_to_wire,
 )
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as store
@@ -40,7 +38,7 @@ async def log_feedback(
     body: Annotated[LogFeedbackRequestBody, Body()], db: Db, caller: AnyKey
 ) -> JSONResponse:
     """Create feedback, or update the stored feedback when the body's id matches one."""
-    data = body.to_record()
+    data = feedback_in(body)
     stored = await db.write(lambda conn: store.upsert_feedback(conn, caller.scope, data))
     return JSONResponse(feedback_to_wire(stored))
 

@@ -24,9 +24,10 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from convoscope.api.wire import to_conversation_in
 from convoscope.errors import ConvoscopeError
 from convoscope.otlp.genai import SpanRejected, Turn, attributes, is_genai, read_turn
-from convoscope.schemas.conversations import CreateOpenAIConversation, to_conversation_in
+from convoscope.schemas.conversations import CreateOpenAIConversation
 from convoscope.store import conversations as store
 from convoscope.store.records import Conversation, Scope
 

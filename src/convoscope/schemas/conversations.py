@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -13,16 +13,6 @@ from convoscope.schemas.common import (
     Timestamp,
     UserProperties,
     WireModel,
-    dump_links,
-    dump_user_properties,
-    format_timestamp,
-)
-from convoscope.store.records import (
-    KEPT_WHEN_OMITTED,
-    Conversation,
-    ConversationIn,
-    Message,
-    MessageIn,
 )
 
 ConversationType = Literal["openai", "support_ticket", "support_copilot"]
@@ -113,132 +103,6 @@ CreateConversation = Annotated[
 create_conversation_adapter: TypeAdapter[
     CreateOpenAIConversation | CreateSupportTicketConversation | CreateSupportCopilotConversation
 ] = TypeAdapter(CreateConversation)
-
-
-# The wire name of each field an update keeps when the request omits it.
-_KEPT_FIELDS = dict(
-    zip(
-        KEPT_WHEN_OMITTED,
-        (
-            "properties",
-            "userProperties",
-            "tags",
-            "externalId",
-            "externalUrl",
-            "visibility",
-            "supportTicketConversationId",
-        ),
-        strict=True,
-    )
-)
-
-
-def to_conversation_in(
-    body: CreateOpenAIConversation
-    | CreateSupportTicketConversation
-    | CreateSupportCopilotConversation,
-) -> ConversationIn:
-    sent = body.model_fields_set
-    return ConversationIn(
-        type=body.type,
-        id=body.id,
-        external_id=body.externalId,
-        external_url=body.externalUrl,
-        support_ticket_conversation_id=body.supportTicketConversationId,
-        integration_id=body.integrationId,
-        visibility=body.visibility,
-        properties=body.properties,
-        user_properties=dump_user_properties(body.userProperties),
-        tags=body.tags,
-        created_at=body.createdAt,
-        updated_at=body.updatedAt,
-        messages=[_to_message_in(m) for m in body.messages],
-        omitted=frozenset(column for column, wire in _KEPT_FIELDS.items() if wire not in sent),
-    )
-
-
-def _to_message_in(m: OpenAIMessageCreate | SupportMessageCreate) -> MessageIn:
-    content: Any = m.content
-    tool_calls = None
-    if isinstance(m, OpenAIMessageCreate):
-        if isinstance(m.content, list):
-            content = [part.model_dump(exclude_none=True) for part in m.content]
-        if m.tool_calls is not None:
-            tool_calls = [call.model_dump() for call in m.tool_calls]
-    return MessageIn(
-        role=m.role,
-        content=content,
-        id=m.id,
-        name=m.name,
-        tool_calls=tool_calls,
-        links=dump_links(m.links),
-        properties=m.properties,
-        user_properties=dump_user_properties(m.userProperties),
-        external_id=m.externalId,
-        external_url=m.externalUrl,
-        created_at=m.createdAt,
-        updated_at=m.updatedAt,
-    )
-
-
-# Responses are built as plain dicts, not validated models: this is the hot path of every
-# read, and the shapes are pinned by the conformance tests against the official SDK.
-
-
-def message_to_wire(conversation_type: str, m: Message) -> JsonObject:
-    wire: JsonObject = {
-        "id": m.id,
-        "type": conversation_type,
-        "externalId": m.external_id,
-        "externalUrl": m.external_url,
-        "conversationId": m.conversation_id,
-        "createdAt": format_timestamp(m.created_at),
-        "updatedAt": format_timestamp(m.updated_at),
-        "role": m.role,
-        "content": m.content,
-    }
-    if m.name is not None:
-        wire["name"] = m.name
-    if m.links is not None:
-        wire["links"] = m.links
-    if m.properties is not None:
-        wire["properties"] = m.properties
-    if m.user_properties is not None:
-        wire["userProperties"] = m.user_properties
-    if m.tool_calls is not None:
-        wire["tool_calls"] = m.tool_calls
-    return wire
-
-
-def _openai_format(m: Message) -> JsonObject:
-    item: JsonObject = {"role": m.role, "content": m.content}
-    if m.name is not None:
-        item["name"] = m.name
-    if m.tool_calls is not None:
-        item["tool_calls"] = m.tool_calls
-    return item
-
-
-def conversation_to_wire(c: Conversation) -> JsonObject:
-    wire: JsonObject = {
-        "id": c.id,
-        "externalId": c.external_id,
-        "externalUrl": c.external_url,
-        "type": c.type,
-        "supportTicketConversationId": c.support_ticket_conversation_id,
-        "createdAt": format_timestamp(c.created_at),
-        "updatedAt": format_timestamp(c.updated_at),
-        "projectId": c.project_id,
-        "integrationId": c.integration_id,
-        "properties": c.properties,
-        "userProperties": c.user_properties,
-        "tags": c.tags,
-        "visibility": c.visibility,
-        "messages": [message_to_wire(c.type, m) for m in c.messages],
-    }
-    if c.type == "openai":
-        wire["messagesOpenAIFormat"] = [_openai_format(m) for m in c.messages]
-    return wire
 
 
 # Response models, for the OpenAPI document and the shape tests.

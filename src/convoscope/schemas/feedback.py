@@ -12,11 +12,8 @@ from convoscope.schemas.common import (
     Timestamp,
     UserProperties,
     WireModel,
-    dump_user_properties,
-    format_timestamp,
 )
 from convoscope.schemas.conversations import ConversationOut, MessageOut
-from convoscope.store.records import Feedback, FeedbackIn
 
 FeedbackType = Literal["positive", "negative"]
 
@@ -47,35 +44,6 @@ class LogFeedbackRequestBody(WireModel):
     properties: JsonObject | None = None
     userProperties: UserProperties | None = None
     sources: list[FeedbackSource] | None = None
-
-    def to_record(self) -> FeedbackIn:
-        return FeedbackIn(
-            id=self.id,
-            type=self.type,
-            message_id=self.messageId,
-            created_at=self.createdAt,
-            updated_at=self.updatedAt,
-            reasons=[r.model_dump() for r in self.reasons] if self.reasons is not None else None,
-            details=self.details,
-            properties=self.properties,
-            user_properties=dump_user_properties(self.userProperties),
-            sources=[s.model_dump() for s in self.sources] if self.sources is not None else None,
-        )
-
-
-def feedback_to_wire(f: Feedback) -> JsonObject:
-    return {
-        "id": f.id,
-        "type": f.type,
-        "messageId": f.message_id,
-        "createdAt": format_timestamp(f.created_at),
-        "updatedAt": format_timestamp(f.updated_at),
-        "reasons": f.reasons,
-        "details": f.details,
-        "properties": f.properties,
-        "userProperties": f.user_properties,
-        "sources": f.sources,
-    }
 
 
 class FeedbackOut(BaseModel):

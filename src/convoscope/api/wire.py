@@ -1,0 +1,222 @@
+"""Between the wire models and the store's records, both ways: the one place that speaks
+both, so neither the wire models nor the store knows the other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convoscope.schemas.common import JsonObject, dump_links, dump_user_properties, format_timestamp
+from convoscope.schemas.conversations import (
+    CreateOpenAIConversation,
+    CreateSupportCopilotConversation,
+    CreateSupportTicketConversation,
+    OpenAIMessageCreate,
+    SupportMessageCreate,
+)
+from convoscope.schemas.events import (
+    InsertConversationEvent,
+    InsertEvent,
+    InsertMessageEvent,
+    InsertSearchEvent,
+)
+from convoscope.schemas.feedback import LogFeedbackRequestBody
+from convoscope.store.records import (
+    KEPT_WHEN_OMITTED,
+    Conversation,
+    ConversationIn,
+    Event,
+    EventIn,
+    Feedback,
+    FeedbackIn,
+    Message,
+    MessageIn,
+)
+
+# The wire name of each field an update keeps when the request omits it.
+_KEPT_FIELDS = dict(
+    zip(
+        KEPT_WHEN_OMITTED,
+        (
+            "properties",
+            "userProperties",
+            "tags",
+            "externalId",
+            "externalUrl",
+            "visibility",
+            "supportTicketConversationId",
+        ),
+        strict=True,
+    )
+)
+
+
+def to_conversation_in(
+    body: CreateOpenAIConversation
+    | CreateSupportTicketConversation
+    | CreateSupportCopilotConversation,
+) -> ConversationIn:
+    sent = body.model_fields_set
+    return ConversationIn(
+        type=body.type,
+        id=body.id,
+        external_id=body.externalId,
+        external_url=body.externalUrl,
+        support_ticket_conversation_id=body.supportTicketConversationId,
+        integration_id=body.integrationId,
+        visibility=body.visibility,
+        properties=body.properties,
+        user_properties=dump_user_properties(body.userProperties),
+        tags=body.tags,
+        created_at=body.createdAt,
+        updated_at=body.updatedAt,
+        messages=[_to_message_in(m) for m in body.messages],
+        omitted=frozenset(column for column, wire in _KEPT_FIELDS.items() if wire not in sent),
+    )
+
+
+def _to_message_in(m: OpenAIMessageCreate | SupportMessageCreate) -> MessageIn:
+    content: Any = m.content
+    tool_calls = None
+    if isinstance(m, OpenAIMessageCreate):
+        if isinstance(m.content, list):
+            content = [part.model_dump(exclude_none=True) for part in m.content]
+        if m.tool_calls is not None:
+            tool_calls = [call.model_dump() for call in m.tool_calls]
+    return MessageIn(
+        role=m.role,
+        content=content,
+        id=m.id,
+        name=m.name,
+        tool_calls=tool_calls,
+        links=dump_links(m.links),
+        properties=m.properties,
+        user_properties=dump_user_properties(m.userProperties),
+        external_id=m.externalId,
+        external_url=m.externalUrl,
+        created_at=m.createdAt,
+        updated_at=m.updatedAt,
+    )
+
+
+# Responses are built as plain dicts, not validated models: this is the hot path of every
+# read, and the shapes are pinned by the conformance tests against the official SDK.
+
+
+def message_to_wire(conversation_type: str, m: Message) -> JsonObject:
+    wire: JsonObject = {
+        "id": m.id,
+        "type": conversation_type,
+        "externalId": m.external_id,
+        "externalUrl": m.external_url,
+        "conversationId": m.conversation_id,
+        "createdAt": format_timestamp(m.created_at),
+        "updatedAt": format_timestamp(m.updated_at),
+        "role": m.role,
+        "content": m.content,
+    }
+    if m.name is not None:
+        wire["name"] = m.name
+    if m.links is not None:
+        wire["links"] = m.links
+    if m.properties is not None:
+        wire["properties"] = m.properties
+    if m.user_properties is not None:
+        wire["userProperties"] = m.user_properties
+    if m.tool_calls is not None:
+        wire["tool_calls"] = m.tool_calls
+    return wire
+
+
+def _openai_format(m: Message) -> JsonObject:
+    item: JsonObject = {"role": m.role, "content": m.content}
+    if m.name is not None:
+        item["name"] = m.name
+    if m.tool_calls is not None:
+        item["tool_calls"] = m.tool_calls
+    return item
+
+
+def conversation_to_wire(c: Conversation) -> JsonObject:
+    wire: JsonObject = {
+        "id": c.id,
+        "externalId": c.external_id,
+        "externalUrl": c.external_url,
+        "type": c.type,
+        "supportTicketConversationId": c.support_ticket_conversation_id,
+        "createdAt": format_timestamp(c.created_at),
+        "updatedAt": format_timestamp(c.updated_at),
+        "projectId": c.project_id,
+        "integrationId": c.integration_id,
+        "properties": c.properties,
+        "userProperties": c.user_properties,
+        "tags": c.tags,
+        "visibility": c.visibility,
+        "messages": [message_to_wire(c.type, m) for m in c.messages],
+    }
+    if c.type == "openai":
+        wire["messagesOpenAIFormat"] = [_openai_format(m) for m in c.messages]
+    return wire
+
+
+def event_in(body: InsertEvent) -> EventIn:
+    return EventIn(
+        entity_type=body.entityType,
+        type=body.type,
+        id=body.id,
+        message_id=body.messageId if isinstance(body, InsertMessageEvent) else None,
+        conversation_id=body.conversationId if isinstance(body, InsertConversationEvent) else None,
+        search_query=body.searchQuery if isinstance(body, InsertSearchEvent) else None,
+        created_at=body.createdAt,
+        integration_id=body.integrationId,
+        properties=body.properties,
+        user_properties=dump_user_properties(body.userProperties),
+    )
+
+
+_TARGET_KEY = {"message": "messageId", "conversation": "conversationId", "search": "searchQuery"}
+
+
+def event_to_wire(e: Event) -> JsonObject:
+    target = {"message": e.message_id, "conversation": e.conversation_id, "search": e.search_query}
+    wire: JsonObject = {
+        "id": e.id,
+        "type": e.type,
+        _TARGET_KEY[e.entity_type]: target[e.entity_type],
+        "createdAt": format_timestamp(e.created_at),
+        "projectId": e.project_id,
+        "integrationId": e.integration_id,
+        "properties": e.properties,
+        "userProperties": e.user_properties,
+        "entityType": e.entity_type,
+    }
+    return wire
+
+
+def feedback_in(body: LogFeedbackRequestBody) -> FeedbackIn:
+    return FeedbackIn(
+        id=body.id,
+        type=body.type,
+        message_id=body.messageId,
+        created_at=body.createdAt,
+        updated_at=body.updatedAt,
+        reasons=[r.model_dump() for r in body.reasons] if body.reasons is not None else None,
+        details=body.details,
+        properties=body.properties,
+        user_properties=dump_user_properties(body.userProperties),
+        sources=[s.model_dump() for s in body.sources] if body.sources is not None else None,
+    )
+
+
+def feedback_to_wire(f: Feedback) -> JsonObject:
+    return {
+        "id": f.id,
+        "type": f.type,
+        "messageId": f.message_id,
+        "createdAt": format_timestamp(f.created_at),
+        "updatedAt": format_timestamp(f.updated_at),
+        "reasons": f.reasons,
+        "details": f.details,
+        "properties": f.properties,
+        "userProperties": f.user_properties,
+        "sources": f.sources,
+    }
