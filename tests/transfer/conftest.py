@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from convoscope.schemas.conversations import create_conversation_adapter, to_conversation_in
+from convoscope.api.wire import event_in, feedback_in, to_conversation_in
+from convoscope.indexing.migrate import upgrade
+from convoscope.schemas.conversations import create_conversation_adapter
 from convoscope.schemas.events import InsertConversationEvent, InsertMessageEvent, InsertSearchEvent
 from convoscope.schemas.feedback import LogFeedbackRequestBody
 from convoscope.store import annotations as annotation_store
@@ -20,7 +22,6 @@ from convoscope.store.conversations import upsert_conversation
 from convoscope.store.engine import make_engine
 from convoscope.store.events import insert_event
 from convoscope.store.feedback import upsert_feedback
-from convoscope.store.migrate import upgrade
 from convoscope.store.records import Scope
 from tests.builders import openai_conversation, support_conversation
 from tests.conftest import _TEMPLATE, ProjectKeys, make_project
@@ -129,26 +130,28 @@ def seed(engine: Engine, scope: Scope) -> None:
         upsert_feedback(
             conn,
             scope,
-            LogFeedbackRequestBody.model_validate(
-                {
-                    "id": "fb_1",
-                    "type": "positive",
-                    "messageId": "a2",
-                    "reasons": [{"label": "accurate", "details": "spot on"}],
-                    "details": "thanks",
-                    "sources": [
-                        {"type": "positive", "title": "Billing", "url": "https://docs/billing"}
-                    ],
-                    "userProperties": {"id": "u_1"},
-                }
-            ).to_record(),
+            feedback_in(
+                LogFeedbackRequestBody.model_validate(
+                    {
+                        "id": "fb_1",
+                        "type": "positive",
+                        "messageId": "a2",
+                        "reasons": [{"label": "accurate", "details": "spot on"}],
+                        "details": "thanks",
+                        "sources": [
+                            {"type": "positive", "title": "Billing", "url": "https://docs/billing"}
+                        ],
+                        "userProperties": {"id": "u_1"},
+                    }
+                )
+            ),
         )
         upsert_feedback(
             conn,
             scope,
-            LogFeedbackRequestBody.model_validate(
-                {"type": "negative", "messageId": c_answer}
-            ).to_record(),
+            feedback_in(
+                LogFeedbackRequestBody.model_validate({"type": "negative", "messageId": c_answer})
+            ),
         )
         for event in (
             InsertMessageEvent.model_validate(
@@ -174,7 +177,7 @@ def seed(engine: Engine, scope: Scope) -> None:
                 }
             ),
         ):
-            insert_event(conn, scope, event.to_record())
+            insert_event(conn, scope, event_in(event))
     now = datetime.now(UTC)
     with engine.begin() as conn:
         claimed = annotation_store.claim_threads(

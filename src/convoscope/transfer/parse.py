@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from convoscope.schemas.conversations import create_conversation_adapter, to_conversation_in
+from convoscope.api.wire import event_in, feedback_in, to_conversation_in
+from convoscope.schemas.conversations import create_conversation_adapter
 from convoscope.schemas.transfer import (
     EventLine,
     ExportLine,
@@ -110,12 +111,12 @@ def _export_item(number: int, line: ExportLine) -> Item | BadLine:
         return BadLine(number, "conversation.id", "is required in an export line")
     owner = conversation.id
     feedback = [
-        (replace(f.to_record(), id=f.id or _digest("fb", owner, str(i))), f.integrationId)
+        (replace(feedback_in(f), id=f.id or _digest("fb", owner, str(i))), f.integrationId)
         for i, f in enumerate(line.feedback)
     ]
     events = []
     for i, e in enumerate(line.events):
-        record = replace(e.to_record(), id=e.id or _digest("evt", owner, str(i)))
+        record = replace(event_in(e), id=e.id or _digest("evt", owner, str(i)))
         if record.entity_type == "message":  # as stored with its conversation
             record = replace(record, conversation_id=owner)
         events.append(record)
@@ -145,7 +146,7 @@ def _export_item(number: int, line: ExportLine) -> Item | BadLine:
 
 
 def _event_item(number: int, line: EventLine) -> Item:
-    record = line.event.to_record()
+    record = event_in(line.event)
     if record.id is None:
         record = replace(record, id=_digest("evt", f"line {number}", "0"))
     return Item(number, None, events=[record])
