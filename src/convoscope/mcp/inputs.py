@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import Field
 
 from convoscope.schemas.common import NonEmptyId, Timestamp, WireModel
-from convoscope.schemas.json_values import INT64_MAX
+from convoscope.sql.json_values import INT64_MAX
 
 
 class ConversationPageRequest(WireModel):

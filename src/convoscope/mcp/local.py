@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 from anyio import to_thread
 from sqlalchemy import Connection
 
+from convoscope.api.wire import conversation_to_wire, feedback_in, feedback_to_wire, message_to_wire
 from convoscope.errors import ConvoscopeError, Forbidden
-from convoscope.query import listing, reports
+from convoscope.indexing.advisor import PathAdvisor
+from convoscope.indexing.path_indexes import path_columns
 from convoscope.query.compile import CompiledQuery, compile_query
 from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
 from convoscope.query.export import CsvExport, unpacked_keys
@@ -22,10 +24,8 @@ from convoscope.query.operators import parse_time_value
 from convoscope.query.parse import parse_query
 from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
 from convoscope.query.searches import top_search_queries, weekly_search_users
-from convoscope.query.window import Window
 from convoscope.schemas.common import JsonObject
-from convoscope.schemas.conversations import conversation_to_wire, message_to_wire
-from convoscope.schemas.feedback import LogFeedbackRequestBody, feedback_to_wire
+from convoscope.schemas.feedback import LogFeedbackRequestBody
 from convoscope.schemas.query import (
     PropertyKeysRequestBody,
     PropertyValuesRequestBody,
@@ -34,9 +34,9 @@ from convoscope.schemas.query import (
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as feedback_store
 from convoscope.store.database import Database
-from convoscope.store.path_advisor import PathAdvisor
-from convoscope.store.path_indexes import path_columns
 from convoscope.store.records import Feedback, Scope
+from convoscope.web import listing, reports
+from convoscope.web.window import Window
 
 T = TypeVar("T")
 SearchReport = Callable[[Connection, str, datetime | None], list[dict[str, str]]]
@@ -106,7 +106,7 @@ class LocalBackend:
         return conversation_to_wire(found)
 
     async def submit_feedback(self, body: LogFeedbackRequestBody) -> JsonObject:
-        data, scope = body.to_record(), self.scope
+        data, scope = feedback_in(body), self.scope
         stored = await self.db.write(lambda conn: feedback_store.upsert_feedback(conn, scope, data))
         return feedback_to_wire(stored)
 

@@ -27,7 +27,6 @@ from convoscope.mcp.inputs import (
 )
 from convoscope.mcp.local import LocalBackend
 from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
-from convoscope.query.window import Window
 from convoscope.schemas.common import JsonObject
 from convoscope.schemas.feedback import LogFeedbackRequestBody
 from convoscope.schemas.query import (
@@ -39,6 +38,7 @@ from convoscope.schemas.query import (
     QueryRequest,
     QuerySemanticThreadsRequestBody,
 )
+from convoscope.web.window import Window
 
 Run = Callable[[LocalBackend, Any], Awaitable[JsonObject]]
 
