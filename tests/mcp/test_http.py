@@ -276,3 +276,15 @@ async def test_a_result_over_the_budget_is_cut_with_a_note(mcp_server: McpServer
             )
         )
         assert export["rows"] == 2 and export["note"].startswith("Cut to stay under")
+
+
+async def test_a_request_sent_as_json_text_is_read_as_the_object(mcp_server: McpServer) -> None:
+    # Some clients (Claude Desktop among them) send nested objects as JSON strings.
+    async with connect(mcp_server.url, mcp_server.acme.api_key) as client:
+        counted = await client.call_tool(
+            "query-conversations", {"request": '{"select": [{"type": "aggregation", '
+                                               '"aggregation": "count"}]}'}
+        )  # fmt: skip
+        assert structured(counted)["data"]["result"] == [{"count": 2}]
+        unknown = await client.call_tool("no-such-tool", {})
+        assert unknown.is_error and "no-such-tool" in text(unknown)
