@@ -15,12 +15,12 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import create_model
 
 from convoscope import __version__
+from convoscope.api.bodies import parse_body
 from convoscope.auth.access import Caller, require_read
 from convoscope.errors import ConvoscopeError
 from convoscope.mcp.bounds import bound
 from convoscope.mcp.local import LocalBackend
 from convoscope.mcp.tools import TOOLS, ToolSpec
-from convoscope.query.parse import parse_body
 
 INSTRUCTIONS = (
     "Analytics of an AI assistant's conversations: what people ask, the feedback on the "
