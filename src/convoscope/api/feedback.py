@@ -59,7 +59,7 @@ async def list_feedback(
 
     def read(conn: Connection) -> tuple[dict[str, int], list[JsonObject]]:
         counts, page = store.list_feedback(conn, caller.scope, limit=page_size, offset=offset or 0)
-        return counts, _with_context(conn, caller.scope, page)
+        return counts, feedback_in_context(conn, caller.scope, page)
 
     counts, items = await db.read(read)
     return JSONResponse(
@@ -80,7 +80,7 @@ async def list_feedback(
 )
 async def get_feedback(id: str, db: Db, caller: ReadKey) -> JSONResponse:
     def read(conn: Connection) -> list[JsonObject]:
-        return _with_context(conn, caller.scope, [store.get_feedback(conn, caller.scope, id)])
+        return feedback_in_context(conn, caller.scope, [store.get_feedback(conn, caller.scope, id)])
 
     return JSONResponse((await db.read(read))[0])
 
@@ -96,8 +96,9 @@ async def delete_feedback(id: str, db: Db, caller: ReadKey) -> JSONResponse:
     return JSONResponse({"success": True, "message": "Feedback deleted successfully"})
 
 
-def _with_context(conn: Connection, scope: Scope, items: list[Feedback]) -> list[JsonObject]:
-    """Each feedback with its full conversation and the rated message embedded."""
+def feedback_in_context(conn: Connection, scope: Scope, items: list[Feedback]) -> list[JsonObject]:
+    """Each feedback with its full conversation and the rated message embedded, as the
+    reads of ``/feedback`` (and the MCP feedback tools) answer them."""
     found = conversation_store.get_conversations(conn, scope, (f.conversation_id for f in items))
     out = []
     for f in items:

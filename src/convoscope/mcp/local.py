@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 from anyio import to_thread
 from sqlalchemy import Connection
 
-from convoscope.api.wire import conversation_to_wire, feedback_in, feedback_to_wire, message_to_wire
-from convoscope.errors import ConvoscopeError, Forbidden
+from convoscope.api.feedback import feedback_in_context
+from convoscope.api.wire import conversation_to_wire, feedback_in, feedback_to_wire
+from convoscope.errors import Forbidden
 from convoscope.indexing.advisor import PathAdvisor
 from convoscope.indexing.path_indexes import path_columns
 from convoscope.query.compile import CompiledQuery, compile_query
@@ -34,7 +35,7 @@ from convoscope.schemas.query import (
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as feedback_store
 from convoscope.store.database import Database
-from convoscope.store.records import Feedback, Scope
+from convoscope.store.records import Scope
 from convoscope.web import listing, reports
 from convoscope.web.window import Window
 
@@ -115,7 +116,7 @@ class LocalBackend:
 
         def read(conn: Connection) -> tuple[dict[str, int], list[JsonObject]]:
             counts, page = feedback_store.list_feedback(conn, scope, limit=limit, offset=offset)
-            return counts, _with_context(conn, scope, page)
+            return counts, feedback_in_context(conn, scope, page)
 
         counts, items = await self.db.read(read)
         return {
@@ -129,7 +130,7 @@ class LocalBackend:
         scope = self.scope
 
         def read(conn: Connection) -> list[JsonObject]:
-            return _with_context(
+            return feedback_in_context(
                 conn, scope, [feedback_store.get_feedback(conn, scope, feedback_id)]
             )
 
@@ -235,29 +236,3 @@ class LocalBackend:
     async def top_questions(self, window: Window) -> JsonObject:
         project_id = self.project_id
         return await self._analytics(lambda conn: reports.topics(conn, project_id, window))
-
-
-def _with_context(conn: Connection, scope: Scope, items: list[Feedback]) -> list[JsonObject]:
-    """Each feedback with its full conversation and the rated message, as ``GET /feedback``
-    answers them."""
-    found = conversation_store.get_conversations(conn, scope, (f.conversation_id for f in items))
-    out = []
-    for f in items:
-        conversation = found.get(f.conversation_id)
-        message = (
-            next((m for m in conversation.messages if m.id == f.message_id), None)
-            if conversation
-            else None
-        )
-        if conversation is None or message is None:
-            # Deleting a conversation deletes its feedback; only a hand-edited database
-            # gets here.
-            raise ConvoscopeError(f"feedback {f.id!r} names a message that no longer exists")
-        out.append(
-            {
-                **feedback_to_wire(f),
-                "conversation": conversation_to_wire(conversation),
-                "message": message_to_wire(conversation.type, message),
-            }
-        )
-    return out
