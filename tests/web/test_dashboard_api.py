@@ -15,26 +15,27 @@ from convoscope.store import users as user_store
 from tests.conftest import ProjectKeys
 
 pytestmark = pytest.mark.usefixtures("engine")
-NOW = datetime.now(UTC)
 
 
 def _user(
     engine: Engine, email: str, *projects: tuple[ProjectKeys, str], password: str = ""
 ) -> str:
     """Create a user on the projects (with roles); return a sign-in link path."""
+    # Taken now, not at import: a link lives 15 minutes, and a loaded suite runs longer.
+    now = datetime.now(UTC)
     with engine.begin() as conn:
-        user = user_store.create_user(conn, email, now=NOW)
+        user = user_store.create_user(conn, email, now=now)
         for project, role in projects:
-            user_store.set_membership(conn, project.scope.project_id, user.id, role, now=NOW)
+            user_store.set_membership(conn, project.scope.project_id, user.id, role, now=now)
         if password:
             user_store.set_password_hash(conn, user.id, hash_password(password))
-        return issue_link(conn, user, "http://convoscope", now=NOW).removeprefix(
+        return issue_link(conn, user, "http://convoscope", now=now).removeprefix(
             "http://convoscope"
         )
 
 
 async def _log(client: httpx.AsyncClient, key: str, cid: str, question: str) -> None:
-    at = (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    at = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     response = await client.post(
         "/conversations",
         headers={"Authorization": f"Bearer {key}"},
@@ -107,9 +108,8 @@ async def test_the_cards_are_the_dsl_answers(
     await _sign_in(app_client, _user(engine, "a@example.com", (project, "admin")))
     cards = (await app_client.get("/dashboard/api/overview/cards?range=24h")).json()["cards"]
     values = {c["key"]: c["value"] for c in cards}
-    start = (NOW.replace(minute=0, second=0, microsecond=0) + timedelta(hours=-23)).strftime(
-        "%Y-%m-%dT%H:00:00.000Z"
-    )
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = (hour - timedelta(hours=23)).strftime("%Y-%m-%dT%H:00:00.000Z")
     dsl = await app_client.post(
         "/query/conversations",
         headers={"Authorization": f"Bearer {project.api_key}"},
