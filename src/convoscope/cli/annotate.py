@@ -22,7 +22,6 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from convoscope.annotate.analyzers.llm import LLMAnalyzer, LLMSettings
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer
 from convoscope.annotate.model import Analyzer
 from convoscope.annotate.runner import InProcessRunner
 from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
@@ -78,6 +77,10 @@ def annotate(
 async def _run(
     engine: Engine, project_id: str, pending: int, choice: AnalyzerChoice, batch_size: int
 ) -> None:
+    # Here, not at the top: its models take seconds to import, and every other command
+    # (``convoscope mcp``, which clients start at each launch) would wait for them.
+    from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+
     chosen: Analyzer = OfflineAnalyzer()
     if choice is AnalyzerChoice.LLM:
         settings = LLMSettings.from_env(os.environ)
