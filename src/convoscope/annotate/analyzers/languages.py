@@ -23,6 +23,11 @@ MIN_PROBABILITY = 0.5
 # A second language is reported only when the answer is clearly in it.
 SECOND_LANGUAGE_PROBABILITY = 0.8
 SHORT_QUESTION_WORDS = 6
+# An answer overrides the question's language, or adds a second one, only from this many
+# words (CJK: characters): "Okay, sure thing!" is confidently English (p 0.98) after a
+# German or Spanish question, and says nothing about the conversation's language.
+OVERRIDE_WORDS = 6
+OVERRIDE_CJK_CHARS = 12
 # Long answers carry the same signal in their first few hundred characters.
 MAX_CHARS = 400
 
@@ -85,24 +90,27 @@ class LanguageDetector:
         if answered is not None and answered[1] < MIN_PROBABILITY:
             answered = None
         confident_answer = answered is not None and answered[1] >= SECOND_LANGUAGE_PROBABILITY
+        # Only a long answer speaks for the thread: a few confident words ("Okay, sure
+        # thing!") say nothing about a question in another language.
+        long_answer = confident_answer and _long_enough_to_override(answer)
         if asked is not None and asked[1] >= MIN_PROBABILITY:
             # A short or doubtful question detected as another language than a confident
             # answer is more often a detection error ("Quanto custa o plano Growth?" ->
             # Italian) than a switch: assistants answer in the language they are asked in.
+            # A doubtful question (p < 0.8) yields to any answer long enough to identify,
+            # a confident but short one only to a long answer.
+            doubtful = asked[1] < SECOND_LANGUAGE_PROBABILITY
+            short = len(words(strip_code(question))) < SHORT_QUESTION_WORDS
             if (
                 answered is not None
-                and confident_answer
                 and answered[0] != asked[0]
-                and (
-                    len(words(strip_code(question))) < SHORT_QUESTION_WORDS
-                    or asked[1] < SECOND_LANGUAGE_PROBABILITY
-                )
+                and (doubtful and confident_answer or short and long_answer)
             ):
                 return [answered[0]]
             languages = [asked[0]]
             if (
                 answered is not None
-                and confident_answer
+                and long_answer
                 and answered[0] != asked[0]
                 and not (has_cjk(answer) and not has_cjk(question) and answered[0] == "zh")
             ):
@@ -119,6 +127,13 @@ class LanguageDetector:
 
 # Words of any script, for telling whether a text is long enough to identify.
 _ANY_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _long_enough_to_override(text: str) -> bool:
+    prose = strip_code(text)
+    if cjk_share(prose) > 0.2:
+        return len(prose) >= OVERRIDE_CJK_CHARS
+    return len(_ANY_WORD.findall(prose)) >= OVERRIDE_WORDS
 
 
 def fence_language_names(labels: list[str]) -> list[str]:
