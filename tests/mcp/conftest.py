@@ -36,8 +36,9 @@ class McpServer:
 
 
 @asynccontextmanager
-async def connect(url: str, key: str | None) -> AsyncIterator[Client]:
-    """The SDK's client on ``url``/mcp, authenticated with ``key``."""
+async def connect(url: str, key: str | None, *, mode: str = "auto") -> AsyncIterator[Client]:
+    """The SDK's client on ``url``/mcp, authenticated with ``key``; ``mode="legacy"``
+    speaks the initialize handshake of the clients released before 2026."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(20.0))
     async with (
@@ -46,6 +47,7 @@ async def connect(url: str, key: str | None) -> AsyncIterator[Client]:
             streamable_http_client(f"{url}/mcp", http_client=http),
             cache=None,
             read_timeout_seconds=20,
+            mode=mode,
         ) as client,
     ):
         yield client

@@ -288,3 +288,14 @@ async def test_a_request_sent_as_json_text_is_read_as_the_object(mcp_server: Mcp
         assert structured(counted)["data"]["result"] == [{"count": 2}]
         unknown = await client.call_tool("no-such-tool", {})
         assert unknown.is_error and "no-such-tool" in text(unknown)
+
+
+async def test_clients_of_the_initialize_handshake_get_the_same_tools(
+    mcp_server: McpServer,
+) -> None:
+    async with connect(mcp_server.url, mcp_server.acme.web_key, mode="legacy") as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["feedback-submit"]
+    async with connect(mcp_server.url, mcp_server.acme.api_key, mode="legacy") as client:
+        assert len((await client.list_tools()).tools) == len(INKEEP_TOOLS + OURS)
+        counted = await client.call_tool("query-conversations", {"request": COUNT})
+        assert structured(counted)["data"]["result"] == [{"count": 2}]
