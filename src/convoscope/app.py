@@ -16,6 +16,7 @@ from convoscope.annotate.runner import SubprocessRunner
 from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.api import build_api_routers
 from convoscope.api.middleware import RequestContextMiddleware
+from convoscope.api.openapi import install_openapi
 from convoscope.api.problems import install_problem_handlers
 from convoscope.api.unstorable import refuse_unstorable_input
 from convoscope.auth.verify import KeyVerifier
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.router.routes.append(Route(mcp_path, mcp))
     mount_dashboard(app, settings)
     install_problem_handlers(app)
+    install_openapi(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

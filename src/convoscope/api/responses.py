@@ -20,7 +20,10 @@ class JSONResponse(Response):
 
 def documented(model: type[BaseModel], *, not_found: bool = False) -> dict[int | str, Any]:
     """The OpenAPI ``responses`` of an operation: its 200 model and its problem statuses."""
+    return {200: {"model": model}, **problems(not_found=not_found)}
+
+
+def problems(*, not_found: bool = False) -> dict[int | str, Any]:
+    """The problem statuses an operation answers with, for its OpenAPI ``responses``."""
     statuses = (400, 401, 403, 404, 422, 500, 503) if not_found else (400, 401, 403, 422, 500, 503)
-    out: dict[int | str, Any] = {200: {"model": model}}
-    out.update({status: {"model": Problem} for status in statuses})
-    return out
+    return {status: {"model": Problem} for status in statuses}

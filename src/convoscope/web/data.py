@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from sqlalchemy import Connection
 from starlette.responses import StreamingResponse
 
-from convoscope.api.responses import JSONResponse, documented
+from convoscope.api.responses import JSONResponse, documented, problems
 from convoscope.schemas.dashboard import (
     DashboardCards,
     DashboardChart,
@@ -145,7 +145,7 @@ CSV_COLUMNS = ("id", "firstMessageTime", "type", "integrationId", "userMessageCo
     operation_id="dashboardConversationsCsv",
     summary="Conversations: every row of the filtered list as CSV",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}, **problems(not_found=True)},
 )
 async def conversations_csv(
     view: View,
@@ -189,7 +189,7 @@ GAP_CSV_COLUMNS = ("subject", "total", "not_documented", "not_confident", "not_s
     operation_id="dashboardGapsCsv",
     summary="Gaps: the subjects as CSV",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}, **problems(not_found=True)},
 )
 async def gaps_csv(view: View) -> StreamingResponse:
     """One row per subject, with example questions joined by ' | '."""
