@@ -175,6 +175,25 @@ def test_forget_deletes_by_every_identifier_on_both_engines_and_is_audited(
     assert USER not in repr(audit)
 
 
+@pytest.mark.parametrize(
+    ("user_id", "forgotten"),
+    [("7", ["c-number", "c-string"]), ("0", []), ("u1", ["c-text"])],
+)
+async def test_an_id_of_digits_forgets_that_number_and_that_string_and_no_one_else(
+    client: httpx.AsyncClient, user_id: str, forgotten: list[str]
+) -> None:
+    # Read as an integer, "u1" was 0 on SQLite (so forgetting "0" took it) and an error
+    # on PostgreSQL (a 500).
+    for cid, user in (("c-number", 7), ("c-string", "7"), ("c-text", "u1"), ("c-70", 70)):
+        body = conversation(cid, {"id": user}, 1, MARK)
+        assert (await client.post("/conversations", json=body)).status_code == 200
+    answer = await client.post("/convoscope/privacy/forget", json={"userId": user_id})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["conversations"] == len(forgotten)
+    left = {c["id"] for c in (await client.get("/conversations")).json()["conversations"]}
+    assert left == {"c-number", "c-string", "c-text", "c-70"} - set(forgotten)
+
+
 async def test_forget_needs_an_api_key_and_a_user(
     app_client: httpx.AsyncClient, project: ProjectKeys
 ) -> None:

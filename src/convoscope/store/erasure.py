@@ -67,14 +67,14 @@ class Erased:
 
 
 def _user_matches(column: Any, keys: Sequence[str], forms: Sequence[str]) -> ColumnElement[bool]:
-    """The JSON object ``column`` names the user under one of ``keys``."""
-    clauses = []
-    for key in keys:
-        clauses.append(column[key].as_string().in_(forms))
-        numeric = [int(f) for f in forms if f.isdigit()]
-        if numeric:  # an id sent as a number is stored as one
-            clauses.append(column[key].as_integer().in_(numeric))
-    return or_(*clauses)
+    """The JSON object ``column`` names the user under one of ``keys``.
+
+    The value is compared as text, which is how both engines give out a JSON number too
+    (``7`` reads as ``'7'``), so an id sent as a number is found by its digits. Never
+    cast it to an integer: SQLite makes 0 of ``'u1'`` (forgetting user "0" took every
+    user with a name), and PostgreSQL refuses to (a 500).
+    """
+    return or_(*(column[key].as_string().in_(forms) for key in keys))
 
 
 def conversations_of_user(
