@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from convoscope.errors import ConversationNotFound, WriterBusy, WriterStopped
 from convoscope.store.engine import make_engine
@@ -161,3 +162,81 @@ def test_a_full_queue_refuses_a_write_at_once(engine: Engine) -> None:
     writer.submit(insert_org("room again")).result(timeout=10)
     writer.stop()
     assert count_orgs(engine) == 4
+
+
+def upsert_org(
+    name: str, written: threading.Event | None = None, gate: threading.Event | None = None
+) -> Callable[[Connection], str]:
+    """Insert organization "race", or rename it when it is there; then set ``written``
+    and wait on ``gate``."""
+
+    def job(conn: Connection) -> str:
+        there = conn.execute(select(organizations.c.id).where(organizations.c.id == "race"))
+        if there.first() is None:
+            conn.execute(
+                insert(organizations).values(id="race", name=name, created_at=datetime.now(UTC))
+            )
+        else:
+            conn.execute(
+                update(organizations).where(organizations.c.id == "race").values(name=name)
+            )
+        if written is not None and gate is not None:
+            written.set()
+            gate.wait(10)
+        return name
+
+    return job
+
+
+@pytest.mark.postgres_only
+def test_a_write_that_loses_a_race_with_another_writer_runs_again_and_lands(
+    engine: Engine,
+) -> None:
+    # Two writers stand for two server processes on one database. The second's batch
+    # holds a job that fails, so its writes run fenced by savepoints; its upsert then
+    # waits for the first's uncommitted row, and fails once that commits.
+    first, second = Writer(engine), Writer(engine)
+    first.start()
+    second.start()
+    written, gate = threading.Event(), threading.Event()
+    running, hold = threading.Event(), threading.Event()
+
+    def fail(conn: Connection) -> None:
+        raise ConversationNotFound("x")
+
+    def held(conn: Connection) -> None:
+        running.set()
+        hold.wait(10)
+
+    try:
+        winner = first.submit(upsert_org("first", written, gate))
+        assert written.wait(10), "the first write did not run"
+        blocker = second.submit(held)
+        assert running.wait(10)
+        failing, racing = second.submit(fail), second.submit(upsert_org("second"))
+        hold.set()  # the two run in the next batch
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock(engine):
+            assert time.monotonic() < deadline, "the second write never waited"
+            time.sleep(0.01)
+        gate.set()
+        blocker.result(timeout=10)
+        assert isinstance(failing.exception(timeout=10), ConversationNotFound)
+        assert (winner.result(timeout=10), racing.result(timeout=10)) == ("first", "second")
+    finally:
+        gate.set()
+        hold.set()
+        first.stop()
+        second.stop()
+    with engine.connect() as conn:
+        assert conn.execute(select(organizations.c.name)).scalars().all() == ["second"]
+    assert second.commits == 3, "the losing write ran again in a transaction of its own"
+
+
+def _waiting_on_a_lock(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        waiting = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).scalar_one()
+    return int(waiting) > 0

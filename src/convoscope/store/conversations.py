@@ -43,6 +43,9 @@ from convoscope.store.threads import USER_ROLES, delete_threads, derive_threads,
 # The write path's statements are built once and run on the driver's cursor: building a
 # Core statement costs several times more than running it on SQLite (~150 µs vs ~35 µs),
 # and Connection.execute's bookkeeping as much again (see store/prepared.py).
+# FOR UPDATE (PostgreSQL; SQLite has one writer): a second server process re-logging
+# the same conversation waits here for the first to commit, then reads its messages,
+# instead of replacing messages it never saw.
 _FIND_CONVERSATION = Prepared(
     select(
         conversations.c.type,
@@ -50,10 +53,12 @@ _FIND_CONVERSATION = Prepared(
         conversations.c.organization_id,
         conversations.c.integration_id,
         *(conversations.c[column] for column in KEPT_WHEN_OMITTED),
-    ).where(
+    )
+    .where(
         conversations.c.project_id == bindparam("project_id"),
         conversations.c.id == bindparam("conversation_id"),
     )
+    .with_for_update()
 )
 # Every column a message is compared on, in _compared's order, then updated_at.
 _COMPARED = (

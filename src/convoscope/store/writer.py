@@ -12,6 +12,12 @@ on the common path, so the batch first runs without them; only when a job raises
 transaction rolled back and the batch run again with a savepoint around each job. Jobs
 must therefore be safe to run a second time: they only touch the connection.
 
+Several server processes on one PostgreSQL each have a writer, and two of them may
+upsert the same conversation at once: the one that commits second then trips over a row
+the other just inserted (a unique violation), or the two deadlock. A job that loses such
+a race is run again, alone, once the rest of its batch has committed and released its
+locks; it then sees the winner's rows and writes over them, as a later request would.
+
 The queue is bounded (``max_queue``): past it a write is refused at once with
 ``WriterBusy`` (a 503 with ``Retry-After``), so overload pushes back on clients instead
 of growing the server's memory. If the thread ever ends, whether stopped or killed by an
@@ -197,9 +203,30 @@ class Writer:
                 pending.settle(False, err)
             return
         self.commits += 1
+        self._retry_lost_races(conn, live, results)
         self.jobs += len(results)
         for pending, (ok, value) in zip(live, results, strict=True):
             pending.settle(ok, value)
+
+    def _retry_lost_races(
+        self, conn: Connection, batch: list[_Pending], results: list[_Outcome]
+    ) -> None:
+        """Run again the jobs that lost a race with another process, in ``results``."""
+        for _ in range(_RACE_RETRIES):
+            lost = [i for i, (ok, value) in enumerate(results) if not ok and _lost_race(value)]
+            if not lost:
+                return
+            log.info("%d writes lost a race with another server process; retrying", len(lost))
+            try:
+                again = self._run_fenced(conn, [batch[i] for i in lost])
+            except BaseException as err:  # that commit failed: these are not durable
+                log.exception("retry of %d writes failed", len(lost))
+                for i in lost:
+                    results[i] = (False, err)
+                return
+            self.commits += 1
+            for i, outcome in zip(lost, again, strict=True):
+                results[i] = outcome
 
     def _run_together(self, conn: Connection, batch: list[_Pending]) -> list[_Outcome] | None:
         """The fast path: every job in one transaction, no savepoints; None if one fails."""
@@ -232,6 +259,16 @@ class Writer:
 
 
 _Outcome = tuple[bool, Any]
+
+# PostgreSQL's SQLSTATEs for a write that collided with another transaction's: a unique
+# violation on a row committed meanwhile, a serialization failure and a deadlock.
+_RACES = frozenset({"23505", "40001", "40P01"})
+_RACE_RETRIES = 3
+
+
+def _lost_race(err: BaseException) -> bool:
+    # SQLite has one writer in one process, and its errors carry no SQLSTATE.
+    return getattr(getattr(err, "orig", None), "sqlstate", None) in _RACES
 
 
 class _JobFailed(Exception):
