@@ -12,15 +12,14 @@ from anyio import to_thread
 from sqlalchemy import Connection
 
 from convoscope.api.feedback import feedback_in_context
+from convoscope.api.query import compile_on
 from convoscope.api.wire import conversation_to_wire, feedback_in, feedback_to_wire
 from convoscope.errors import Forbidden
 from convoscope.indexing.advisor import PathAdvisor
 from convoscope.indexing.path_indexes import path_columns
-from convoscope.query.compile import CompiledQuery, compile_query
 from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
 from convoscope.query.export import CsvExport, unpacked_keys
 from convoscope.query.fields import VIEWS, Resource
-from convoscope.query.model import Query
 from convoscope.query.operators import parse_time_value
 from convoscope.query.parse import parse_query
 from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
@@ -64,14 +63,6 @@ class LocalBackend:
     async def _analytics(self, fn: Callable[[Connection], T]) -> T:
         seconds = self.query_timeout_seconds
         return await self.db.read_analytics(lambda conn: run_limited(conn, seconds, fn))
-
-    def _compile(self, conn: Connection, query: Query, *, with_total: bool) -> CompiledQuery:
-        return compile_query(
-            query,
-            project_id=self.project_id,
-            with_total=with_total,
-            path_columns=path_columns(conn),
-        )
 
     async def search_report(
         self, kind: str, after: str | None, project_id: str | None
@@ -146,7 +137,7 @@ class LocalBackend:
         advisor = self.advisor
 
         def fetch(conn: Connection) -> tuple[list[dict[str, Any]], int]:
-            compiled = self._compile(conn, query, with_total=True)
+            compiled = compile_on(conn, query, self.project_id, with_total=True)
             if advisor is None:
                 return fetch_page(conn, compiled)
             with advisor.watch(conn, [resource.name], query.json_paths()):
@@ -163,10 +154,10 @@ class LocalBackend:
 
         Read chunk by chunk and closed as soon as the budget is passed: a large export
         costs the rows sent, not the rows matched."""
-        query = parse_query(resource, body)
+        query, project_id = parse_query(resource, body), self.project_id
         export = CsvExport(
             self.db.analytics_engine(),
-            lambda conn: self._compile(conn, query, with_total=False),
+            lambda conn: compile_on(conn, query, project_id),
             unpacked_keys(query),
             self.query_timeout_seconds,
         )
