@@ -62,18 +62,19 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             app.state.db = db
             app.state.key_verifier = KeyVerifier(db, cache_seconds=settings.key_cache_seconds)
             advisor = PathAdvisor(
-                db, auto=settings.auto_index, slow_seconds=settings.auto_index_seconds
+                db, auto=settings.auto_index, slow_seconds=settings.auto_index_seconds, leased=True
             )
             app.state.path_advisor = advisor
-            # Registered after the writer's stop, so it runs first: builds under way finish.
-            stack.push_async_callback(advisor.settle)
-            # Each job runs in one server process at a time (store/leases.py).
+            # Each job runs in one server process at a time (store/leases.py), and each
+            # is entered after the writer started, so it stops before the writer does.
             poll = settings.lease_poll_seconds
+            await stack.enter_async_context(
+                Leased(Lease(engine, "indexing"), advisor.builds, poll_seconds=poll)
+            )
             await stack.enter_async_context(
                 Leased(Lease(engine, "statistics"), lambda: StatisticsUpkeep(db), poll_seconds=poll)
             )
             if settings.annotation_worker:
-                # Entered after the writer started, so it stops before the writer does.
                 await stack.enter_async_context(
                     Leased(
                         Lease(engine, "annotation"),

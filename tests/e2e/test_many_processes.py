@@ -99,7 +99,11 @@ def test_workers_share_the_load_and_each_job_runs_in_one_and_moves_when_it_dies(
             if "spawn_main" in " ".join(child.cmdline())
         ]
         assert len(workers) == 2
-        _wait_for(lambda: set(_lease_holders(engine)) == {"annotation", "retention", "statistics"})
+        _wait_for(
+            lambda: (
+                set(_lease_holders(engine)) == {"annotation", "indexing", "retention", "statistics"}
+            )
+        )
         holders = _lease_holders(engine)
         assert set(holders.values()) <= {w.pid for w in workers}
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys.api_key}"}) as c:

@@ -150,3 +150,12 @@ def test_the_paths_an_index_would_serve() -> None:
         (U, ("id",)),
         (U, ("plan",)),
     ]
+
+
+async def test_a_leased_advisor_builds_only_while_it_holds_the_lease(db: Database) -> None:
+    advisor = PathAdvisor(db, auto=True, leased=True)
+    await _after_slow_query(advisor, COMPANY_PATH)
+    assert _made(db.engine) == [], "another process may hold the lease: the path waits"
+    async with advisor.builds():
+        await advisor.settle()
+        assert _made(db.engine) == [("conversations.userProperties.company", "server")]

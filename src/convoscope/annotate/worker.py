@@ -10,19 +10,17 @@ text. In the background the worker holds off while requests write (``pressure.py
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 
 from sqlalchemy import Connection
 
 from convoscope.annotate.model import CategoryModel, ProjectContext, ThreadText
 from convoscope.annotate.pressure import WritePressure
 from convoscope.annotate.runner import AnalyzerRunner
+from convoscope.lifecycle import Service
 from convoscope.store import annotations as store
 from convoscope.store.database import Database
 
@@ -75,12 +73,14 @@ class _Backoff:
         self._failures.pop(project_id, None)
 
 
-class AnnotationWorker:
+class AnnotationWorker(Service):
     """``async with AnnotationWorker(db, runner):`` annotates in the background.
 
     Tests call ``run_once()`` instead, which does one round and returns how many
     threads it annotated.
     """
+
+    name = "annotation round"
 
     def __init__(
         self,
@@ -90,17 +90,26 @@ class AnnotationWorker:
         *,
         pressure: WritePressure | None = None,
     ) -> None:
+        settings = settings or WorkerSettings()
+        # Stops within a few seconds: a round still running after stop_timeout is
+        # cancelled, and its claimed threads wait for their lease to run out (the work
+        # stays queued). A failed round is tried again with backoff; the claim lease
+        # recovers its batch.
+        super().__init__(
+            interval=settings.poll_seconds,
+            retry=settings.poll_seconds,
+            retry_max=settings.project_backoff_max.total_seconds(),
+            stop_timeout=2.0,
+        )
         self._db = db
         self._runner = runner
-        self.settings = settings or WorkerSettings()
+        self.settings = settings
         # In the background the worker holds off while requests write (pressure.py).
         self.pressure = pressure or WritePressure(db.writer)
         # Times it looked and found ingest busy, and batches it ran anyway after waiting
         # the longest: what a test (and a curious operator) can read.
         self.deferrals = 0
         self.overdue_batches = 0
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
         # project -> (context, when its thread count was last checked)
         self._contexts: dict[str, tuple[ProjectContext, float]] = {}
         self._rounds = _Backoff(self.settings.project_backoff, self.settings.project_backoff_max)
@@ -108,47 +117,13 @@ class AnnotationWorker:
         self._yielding = False
         self._round_started = 0.0
 
-    async def __aenter__(self) -> AnnotationWorker:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="convoscope-annotation-worker")
-
-    async def stop(self, *, grace: float = 2.0) -> None:
-        """Stop within a few seconds: a round still running after ``grace`` is cancelled,
-        and its claimed threads wait for their lease to run out (the work stays queued)."""
-        self._stopping.set()
-        if self._task is not None:
-            done, _ = await asyncio.wait({self._task}, timeout=grace)
-            if not done:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-            self._task = None
+    async def stopped(self) -> None:
         self._runner.close()
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                done = await self.run_once(yielding=True)
-            except Exception:  # keep the worker alive; the claim lease recovers the batch
-                log.exception("annotation round failed")
-                done = 0
-            if done == 0:
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), self.settings.poll_seconds)
-                except TimeoutError:
-                    pass
+    async def step(self) -> float | None:
+        """One round, holding off while requests write; the next at once while there was
+        work, else after the poll."""
+        return 0.0 if await self.run_once(yielding=True) else None
 
     async def run_once(self, project_id: str | None = None, *, yielding: bool = False) -> int:
         """Annotate one batch per project with work; return how many threads got done.
@@ -187,15 +162,12 @@ class AnnotationWorker:
         if not self._yielding:
             return
         limits = self.pressure.settings
-        while self.pressure.busy() and not self._stopping.is_set():
+        while self.pressure.busy() and not self.stopping:
             if self.pressure.now() - self._round_started >= limits.longest_wait_seconds:
                 self.overdue_batches += 1
                 return
             self.deferrals += 1
-            try:
-                await asyncio.wait_for(self._stopping.wait(), limits.check_seconds)
-            except TimeoutError:
-                pass
+            await self.sleep(limits.check_seconds)
 
     async def _annotate_project(self, project_id: str) -> int:
         context = await self._context(project_id)

@@ -6,6 +6,10 @@ behind it while it builds (1.2 s per million rows) and none fails for want of th
 So the server builds one only on SQLite tables of at most ``max_rows`` rows, at most
 ``per_table`` of its own on each table; on PostgreSQL the index is statistics, which
 cost writes nothing. A path the operator dropped is never made again.
+
+Several server processes on one database build under a lease (``store/leases.py``), so
+one process at a time makes indexes: a ``leased`` advisor queues the paths it wants
+until it holds the lease (``builds()``, the service the lease runs), then builds them.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -20,11 +25,14 @@ from sqlalchemy import Connection
 
 from convoscope.indexing import path_indexes
 from convoscope.indexing.path_indexes import PathIndex
+from convoscope.lifecycle import Service
 from convoscope.store.database import Database
 
 log = logging.getLogger(__name__)
 
 Paths = Sequence[tuple[str, tuple[str, ...]]]
+# Paths waiting for the lease, at most; each is one slow query's news, worth little alone.
+MAX_QUEUED = 256
 
 
 class PathAdvisor:
@@ -36,6 +44,7 @@ class PathAdvisor:
         slow_seconds: float = 0.5,
         max_rows: int = 5_000_000,
         per_table: int = 4,
+        leased: bool = False,
     ) -> None:
         self.db = db
         self.auto = auto
@@ -45,6 +54,9 @@ class PathAdvisor:
         # Paths acted on by this process: each is indexed, or advised, once.
         self._seen: set[str] = set()
         self._builds: set[asyncio.Task[None]] = set()
+        # Builds wait here while another process holds the lease (leased advisors only).
+        self._building = not leased
+        self._queued: deque[tuple[PathIndex, float]] = deque(maxlen=MAX_QUEUED)
         # Made on the event loop; queries run on reader threads and hand it their news.
         self._loop = asyncio.get_running_loop()
 
@@ -79,9 +91,19 @@ class PathAdvisor:
             if not self.auto:
                 self._advise(index, seconds, "")
                 continue
-            task = asyncio.get_running_loop().create_task(self._build(index, seconds))
-            self._builds.add(task)
-            task.add_done_callback(self._builds.discard)
+            if self._building:
+                self._start_build(index, seconds)
+            else:
+                self._queued.append((index, seconds))
+
+    def builds(self) -> Service:
+        """The service that builds indexes while it runs: entered under the lease."""
+        return _Builds(self)
+
+    def _start_build(self, index: PathIndex, seconds: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._build(index, seconds))
+        self._builds.add(task)
+        task.add_done_callback(self._builds.discard)
 
     async def settle(self) -> None:
         """Wait for the builds under way (before the writer stops)."""
@@ -110,6 +132,16 @@ class PathAdvisor:
             path_indexes.command(index, "drop"),
         )
 
+    def _resume(self) -> None:
+        self._building = True
+        while self._queued:
+            self._start_build(*self._queued.popleft())
+
+    async def _pause(self, timeout: float) -> None:
+        self._building = False
+        if self._builds:
+            await asyncio.wait(self._builds, timeout=timeout)
+
     def _advise(self, index: PathIndex, seconds: float, why_not: str) -> None:
         log.warning(
             "a query over %s took %.1f s reading every row's JSON; `%s` would speed it up%s",
@@ -118,3 +150,18 @@ class PathAdvisor:
             path_indexes.command(index),
             why_not,
         )
+
+
+class _Builds(Service):
+    name = "building path indexes"
+
+    def __init__(self, advisor: PathAdvisor) -> None:
+        super().__init__()
+        self._advisor = advisor
+
+    async def started(self) -> None:
+        self._advisor._resume()
+
+    async def stopped(self) -> None:
+        # Builds under way finish, within the stop timeout, before the writer stops.
+        await self._advisor._pause(self.stop_timeout)

@@ -7,16 +7,15 @@ the space is given back once a run is done (store/erasure.py ``free_space``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 
 from anyio import to_thread
 from sqlalchemy import Connection, Engine
 
+from convoscope.lifecycle import Service
 from convoscope.store.database import Database
 from convoscope.store.engine import writer_connection
 from convoscope.store.erasure import (
@@ -132,8 +131,10 @@ def run_retention_now(
     return run
 
 
-class RetentionJob:
+class RetentionJob(Service):
     """Deletes expired conversations every ``interval_seconds`` while the server runs."""
+
+    name = "retention run"
 
     def __init__(
         self,
@@ -144,30 +145,18 @@ class RetentionJob:
         clock: Clock = _utc_now,
         first_after_seconds: float = 60.0,
     ) -> None:
-        self._db = db
-        self._interval = interval_seconds
         # The first run waits: a long deletion should not compete with a server's start.
-        self._first_after = first_after_seconds
+        # A failed run is tried again sooner than the next, never later.
+        super().__init__(
+            interval=interval_seconds,
+            first_after=first_after_seconds,
+            retry=min(60.0, interval_seconds),
+            retry_max=interval_seconds,
+        )
+        self._db = db
         self._batch_size = batch_size
         self._clock = clock
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.runs = 0
-
-    async def __aenter__(self) -> RetentionJob:
-        self._task = asyncio.create_task(self._loop(), name="convoscope-retention")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
 
     async def run_once(self) -> RetentionRun:
         """Delete what has expired in every project; the space is freed after."""
@@ -175,13 +164,13 @@ class RetentionJob:
         run = RetentionRun()
         projects = await self._db.read(projects_with_retention)
         for project_id, days in projects:
-            if self._stopping.is_set():
+            if self.stopping:
                 break
             cutoff = now - timedelta(days=days)
             started = _utc_now()
             erased = Erased()
             more = True
-            while more and not self._stopping.is_set():
+            while more and not self.stopping:
                 done, more = await self._db.write(
                     _batch(project_id, cutoff, self._batch_size, dry_run=False)
                 )
@@ -194,22 +183,7 @@ class RetentionJob:
         self.runs += 1
         return run
 
-    async def _loop(self) -> None:
-        if await self._wait(self._first_after):
-            return
-        while not self._stopping.is_set():
-            try:
-                run = await self.run_once()
-                if run.by_project:
-                    log.info("retention removed %s", run.total)
-            except Exception:  # the next run tries again
-                log.exception("retention run failed")
-            await self._wait(self._interval)
-
-    async def _wait(self, seconds: float) -> bool:
-        """Sleep ``seconds`` or until stopped; whether stopped."""
-        try:
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
+    async def step(self) -> None:
+        run = await self.run_once()
+        if run.by_project:
+            log.info("retention removed %s", run.total)

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from convoscope.lifecycle import Service
 from convoscope.store.engine import Dialect, dialect_of
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class Lease:
         self._conn = None
 
 
-class Leased(AbstractAsyncContextManager["Leased"]):
+class Leased(Service):
     """``async with Leased(lease, make_service):`` runs the service only while held.
 
     Tries the lease every ``poll_seconds``: the process that gets it enters the service
@@ -128,39 +129,25 @@ class Leased(AbstractAsyncContextManager["Leased"]):
         *,
         poll_seconds: float = 5.0,
     ) -> None:
+        super().__init__(interval=poll_seconds, first_after=poll_seconds)
+        self.name = f"the lease on {lease.name}"
         self.lease = lease
         self._make_service = make_service
-        self._poll_seconds = poll_seconds
         self._service: AbstractAsyncContextManager[object] | None = None
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
         return self._service is not None
 
-    async def __aenter__(self) -> Leased:
+    async def started(self) -> None:
         # The first try before serving, so a lone process starts its jobs at once.
-        await self._try()
-        self._task = asyncio.create_task(self._loop(), name=f"convoscope-lease-{self.lease.name}")
-        return self
+        await self.step()
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    async def stopped(self) -> None:
         await self._stop_service()
         await asyncio.to_thread(self.lease.release)
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
-            except TimeoutError:
-                await self._try()
-
-    async def _try(self) -> None:
+    async def step(self) -> None:
         try:
             held = await asyncio.to_thread(self.lease.acquire)
         except Exception:  # the database is away: try again at the next poll

@@ -27,13 +27,12 @@ refreshed at start.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from functools import partial
-from types import TracebackType
 
 from sqlalchemy import Connection, text
 
+from convoscope.lifecycle import Service
 from convoscope.store.database import Database
 from convoscope.store.engine import Dialect
 
@@ -77,32 +76,19 @@ def _analyzed_tables(conn: Connection) -> set[str]:
     return {str(name) for (name,) in conn.execute(text(query))}
 
 
-class StatisticsUpkeep:
+class StatisticsUpkeep(Service):
     """Refreshes statistics as the writes double; started and stopped with the server."""
 
+    name = "refreshing planner statistics"
+
     def __init__(self, db: Database, *, first_after: int = 1000, poll_seconds: float = 2.0) -> None:
+        # A failed refresh waits for the writes to double again, as one that succeeded.
+        super().__init__(interval=poll_seconds, retry=poll_seconds, retry_max=60.0)
         self._db = db
         self._first_after = first_after
-        self._poll_seconds = poll_seconds
         self._due_at = first_after
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._checked = False
         self.refreshes = 0
-
-    async def __aenter__(self) -> StatisticsUpkeep:
-        self._task = asyncio.create_task(self._loop(), name="convoscope-statistics")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
 
     async def refresh(self) -> None:
         if self._db.dialect == Dialect.SQLITE:
@@ -112,22 +98,14 @@ class StatisticsUpkeep:
             await self._db.read(refresh_statistics)
         self.refreshes += 1
 
-    async def _loop(self) -> None:
-        try:
+    async def step(self) -> None:
+        if not self._checked:  # at start: a database that holds data without statistics
             if await self._db.read(lacks_statistics):
                 await self.refresh()
-        except Exception:  # statistics only speed queries up; serving goes on without
-            log.exception("refreshing planner statistics at start failed")
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
-            except TimeoutError:
-                pass
-            written = self._db.writer.jobs
-            if written < self._due_at or self._stopping.is_set():
-                continue
-            self._due_at = max(2 * written, written + self._first_after)
-            try:
-                await self.refresh()
-            except Exception:
-                log.exception("refreshing planner statistics failed")
+            self._checked = True
+            return
+        written = self._db.writer.jobs
+        if written < self._due_at:
+            return
+        self._due_at = max(2 * written, written + self._first_after)
+        await self.refresh()
