@@ -2,7 +2,8 @@
 
 Each case was a 500 once: integers past 64 bits, lone UTF-16 surrogates, dates that
 leave the calendar once moved to UTC, NaN and Infinity, and JSON documents in a query so
-wide or deep that SQLite could not parse the SQL made of them.
+wide or deep that SQLite could not parse the SQL made of them. Then SQL and format-string
+payloads in every part of a request the server reads as a name: none is interpreted.
 """
 
 from __future__ import annotations
@@ -302,3 +303,114 @@ async def test_the_largest_64_bit_integers_are_stored_and_found(
     found = await client.post("/query/conversations", json=query)
     assert found.status_code == 200, found.text
     assert found.json()["data"]["result"] == [{"id": "c1"}]
+
+
+# SQL, JSON-path and format-string payloads, placed in each part of a request that the
+# server reads as a name (a field, an operator, an enum value, a parameter): none may be
+# interpreted, each must be refused as what it is, a value the part does not allow.
+PAYLOADS = [
+    "id; DROP TABLE conversations; --",
+    "' OR '1'='1",
+    '" OR 1=1 --',
+    "id) UNION SELECT key_hash FROM api_keys --",
+    "properties->>'plan'",
+    "json_extract(properties, '$.a')",
+    "$.a') OR 1=1 --",
+    "%s%s%s%n",
+    "{0.__class__}",
+    "id\x00",
+    "ID",
+    " id",
+]
+FIELD = {"type": "field", "field": "id"}
+
+
+def _query(part: str, payload: str) -> dict[str, Any]:
+    """A query with ``payload`` in ``part``, everything else valid."""
+    condition = {"field": "type", "operator": "eq", "value": "openai"}
+    bodies: dict[str, dict[str, Any]] = {
+        "select[0].field": {"select": [{"type": "field", "field": payload}]},
+        "select[0].aggregation": {"select": [{"type": "aggregation", "aggregation": payload}]},
+        "select[0].timeUnit": {"select": [{"type": "time", "timeUnit": payload}]},
+        "select[0].type": {"select": [{"type": payload, "field": "id"}]},
+        "groupBy[0].field": {"select": [FIELD], "groupBy": [{"field": payload}]},
+        "orderBy[0].field": {"select": [FIELD],
+                             "orderBy": [{"field": payload, "direction": "asc"}]},
+        "orderBy[0].direction": {"select": [FIELD],
+                                 "orderBy": [{"field": "id", "direction": payload}]},
+        "where.condition.field": {"where": {"condition": {**condition, "field": payload}}},
+        "where.condition.operator": {"where": {"condition": {**condition, "operator": payload}}},
+        "where.condition.value": {"where": {"condition": {
+            "field": "firstMessageTime", "operator": "gt", "value": payload}}},
+    }  # fmt: skip
+    return bodies[part]
+
+
+INJECTION_SLOTS = [
+    *(
+        pytest.param("POST", "/query/conversations", part, part, id=part)
+        for part in (
+            "select[0].field",
+            "select[0].aggregation",
+            "select[0].timeUnit",
+            "select[0].type",
+            "groupBy[0].field",
+            "orderBy[0].field",
+            "orderBy[0].direction",
+            "where.condition.field",
+            "where.condition.operator",
+            "where.condition.value",
+        )
+    ),
+    pytest.param("POST", "/query/property-keys", "field", "field", id="property-keys-field"),
+    pytest.param("POST", "/query/property-keys", "views", "views[0]", id="property-keys-view"),
+    pytest.param("POST", "/conversations", "type", "type", id="conversation-type"),
+    pytest.param("POST", "/conversations", "visibility", "visibility", id="visibility"),
+    pytest.param("POST", "/conversations", "createdAt", "createdAt", id="created-at"),
+    pytest.param("POST", "/feedback", "type", "type", id="feedback-type"),
+    pytest.param("POST", "/events", "entityType", "entityType", id="event-entity-type"),
+    pytest.param("GET", "/conversations", "limit", "limit", id="list-limit"),
+    pytest.param("GET", "/feedback", "offset", "offset", id="feedback-offset"),
+    pytest.param("GET", "/query/top-search-queries", "after", "after", id="search-report-after"),
+]
+
+
+def _injected(method: str, url: str, part: str, payload: str) -> dict[str, Any] | None:
+    """The JSON body that carries ``payload`` in ``part`` of a request to ``url``; None
+    for a GET, which carries it in the query string."""
+    if method == "GET":
+        return None
+    if url.startswith("/query/conversations"):
+        return _query(part, payload)
+    if url == "/query/property-keys":
+        return (
+            {"field": payload} if part == "field" else {"field": "properties", "views": [payload]}
+        )
+    if url == "/conversations":
+        return {"id": "c2", "type": "openai", "messages": [{"role": "user", "content": "q"}],
+                part: payload}  # fmt: skip
+    if url == "/feedback":
+        return {"type": payload, "messageId": "m1"}
+    if url == "/events":
+        return {"entityType": payload, "type": "copied", "conversationId": "c1"}
+    return None
+
+
+@pytest.mark.parametrize(("method", "url", "part", "field"), INJECTION_SLOTS)
+async def test_injected_names_are_refused_naming_their_field_and_store_nothing(
+    client: httpx.AsyncClient, engine: Engine, method: str, url: str, part: str, field: str
+) -> None:
+    message = {"id": "m1", "role": "user", "content": "q"}
+    await client.post("/conversations", json={"id": "c1", "type": "openai", "messages": [message]})
+    before = table_counts(engine)
+    wrong: list[str] = []
+    for payload in PAYLOADS:
+        body = _injected(method, url, part, payload)
+        params = None if body is not None else {part: payload}
+        response = await client.request(method, url, json=body, params=params)
+        if response.status_code not in (400, 422):
+            wrong.append(f"{payload!r}: {response.status_code} {response.text[:300]}")
+        elif response.json().get("field") != field:
+            wrong.append(f"{payload!r}: field {response.json().get('field')!r}, not {field!r}")
+    assert wrong == [], "\n".join(wrong)
+    assert table_counts(engine) == before
