@@ -1,4 +1,4 @@
-"""Offline annotation benchmark: threads/s, peak memory, and clustering 100,000 questions.
+"""Offline annotation benchmark: threads/s, and clustering time and peak memory at scale.
 
 Prints one JSON object. Run on 2 cores (the production size): the analyzer uses 2
 onnxruntime threads and clustering pins BLAS to 2 threads.
@@ -6,10 +6,12 @@ onnxruntime threads and clustering pins BLAS to 2 threads.
 - throughput: `OfflineAnalyzer.analyze_batch` over the labelled set's threads (questions,
   answers and cited links of four products in six languages), repeated to `--threads`,
   in batches of `--batch`, with a fitted category model (so every thread is embedded).
-- clustering: `fit_categories` on 100,000 topic vectors. By default the vectors are made
-  from the labelled threads' real topic vectors plus noise (cosine ~0.75 to their source),
-  because embedding 100,000 texts takes minutes; `--embed` embeds 100,000 generated
-  question texts instead and reports that time too.
+- clustering: `fit_categories`, then `assign_categories`, then a refit keeping names, on
+  each of `--sizes` questions (default 10,000, 100,000 and 1,000,000), each size in a
+  process of its own so that its peak memory is its own. The vectors are synthetic, so
+  that a million questions need no million model calls: real MiniLM topic vectors of
+  CLINC150 (test and val) and the labelled set, 7,897 in all, each drawn at random and
+  moved by noise (cosine ~0.75 to its source); each keeps its source's key terms.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,9 +34,11 @@ import psutil
 
 from convoscope.annotate import ProjectContext, ThreadText
 from convoscope.annotate.analyzers.categories import assign_categories, fit_categories
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer, topic_terms
+from convoscope.annotate.analyzers.offline import OfflineAnalyzer, topic_terms, topic_text
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "annotation_labelled.jsonl"
+CLINC = DATA.parent / "clinc150"
+GENERIC_ANSWER = "Here is what I found about that."
 
 
 def log(message: str) -> None:
@@ -63,6 +68,14 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's ru_maxrss survives exec (a child
+    started from the benchmark would report the parent's peak), VmHWM does not."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     # ru_maxrss is in KiB on Linux
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -84,6 +97,15 @@ def measure_throughput(
             done += len(analyzer.analyze_batch(threads, contexts[project]))
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
+    # Baseline in the same run: only the one MiniLM embedding each thread needs (its topic
+    # text), in the same batches; the rest of the annotator is measured against it.
+    texts = [topic_text(t, "en") for _, t in work]
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    for offset in range(0, len(texts), batch):
+        analyzer.embed(texts[offset : offset + batch])
+    embed_seconds = time.perf_counter() - start
+    embed_cpu_seconds = time.process_time() - cpu_start
     return {
         "threads": done,
         "seconds": round(seconds, 2),
@@ -93,97 +115,144 @@ def measure_throughput(
         "cpuSeconds": round(cpu_seconds, 2),
         "threadsPerCpuSecond": round(done / cpu_seconds, 1),
         "batchSize": batch,
+        "baselineEmbedOnlyPerSecond": round(len(texts) / embed_seconds, 1),
+        "baselineEmbedOnlyPerCpuSecond": round(len(texts) / embed_cpu_seconds, 1),
+        "ratioToEmbedOnly": round((done / seconds) / (len(texts) / embed_seconds), 2),
+        "cpuRatioToEmbedOnly": round((done / cpu_seconds) / (len(texts) / embed_cpu_seconds), 2),
     }
 
 
 def synthetic_vectors(
     sources: npt.NDArray[np.float32], count: int, seed: int
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """`count` unit vectors, each a random source plus noise (cosine ~0.75 to it, ~0.55
+    between two drawn from one source: about what paraphrases of one CLINC150 intent
+    score with MiniLM)."""
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(sources), size=count)
-    points = sources[picks]
-    # noise of norm ~0.9 around a unit vector: cosine to the source ~0.75; in chunks, so
-    # the benchmark's own temporaries do not dominate the peak memory it reports
+    points = np.empty((count, sources.shape[1]), dtype=np.float32)
+    # noise of norm ~0.9 around a unit vector; made in chunks, so the benchmark's own
+    # temporaries do not dominate the peak memory it reports
     scale = np.float32(0.9 / np.sqrt(sources.shape[1]))
     for start in range(0, count, 10_000):
         rows = points[start : start + 10_000]
+        rows[:] = sources[picks[start : start + 10_000]]
         rows += scale * rng.standard_normal(size=rows.shape, dtype=np.float32)
         rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    unit: npt.NDArray[np.float32] = points.astype(np.float32, copy=False)
-    return unit, picks.astype(np.int64)
+    return points, picks.astype(np.int64)
 
 
-def generated_questions(threads: Sequence[ThreadText], count: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    extras = ["please", "today", "again", "in production", "for our team", "quickly", "now"]
-    return [f"{rng.choice(threads).question} {rng.choice(extras)} #{i}" for i in range(count)]
+def clinc_threads() -> list[ThreadText]:
+    threads = []
+    for split in ("test", "val"):
+        with (CLINC / f"{split}.jsonl").open(encoding="utf-8") as fh:
+            threads += [ThreadText(json.loads(line)["text"], GENERIC_ANSWER) for line in fh]
+    return threads
 
 
-def measure_clustering(
-    analyzer: OfflineAnalyzer, by_project: dict[str, list[ThreadText]], count: int, embed: bool
-) -> dict[str, Any]:
-    threads = [t for ts in by_project.values() for t in ts]
-    terms = [topic_terms(t) for t in threads]
-    report: dict[str, Any] = {"questions": count}
-    if embed:
-        texts = generated_questions(threads, count, seed=0)
-        start = time.perf_counter()
-        vectors = analyzer.embed(texts)
-        report["embedSeconds"] = round(time.perf_counter() - start, 1)
-        from convoscope.annotate.analyzers.prose import key_terms
+def write_sources(
+    analyzer: OfflineAnalyzer, by_project: dict[str, list[ThreadText]], folder: Path
+) -> int:
+    """Real topic vectors (CLINC150 test + val and the labelled set) and their key terms,
+    saved for the clustering runs."""
+    threads = clinc_threads() + [t for ts in by_project.values() for t in ts]
+    np.save(folder / "vectors.npy", analyzer.topic_vectors(threads))
+    (folder / "terms.json").write_text(json.dumps([topic_terms(t) for t in threads]))
+    return len(threads)
 
-        docs_terms = [key_terms(t) for t in texts]
-        report["vectors"] = "embedded generated questions"
-    else:
-        vectors, picks = synthetic_vectors(analyzer.topic_vectors(threads), count, seed=0)
-        docs_terms = [terms[int(i)] for i in picks]
-        report["vectors"] = "labelled-set topic vectors plus noise"
+
+def measure_clustering(folder: Path, count: int) -> dict[str, Any]:
+    """Fit, assign and refit `count` synthetic vectors; runs in a process of its own, so
+    that its peak memory is this size's alone."""
+    sources = np.load(folder / "vectors.npy")
+    terms = json.loads((folder / "terms.json").read_text())
+    vectors, picks = synthetic_vectors(sources, count, seed=0)
+    docs_terms = [terms[int(i)] for i in picks]
+    del picks
+    report: dict[str, Any] = {"questions": count, "inputMB": round(vectors.nbytes / 2**20, 1)}
     before = rss_mb()
+    report["rssBeforeFitMB"] = before
     start = time.perf_counter()
     cpu_start = time.process_time()
-    model, _ = fit_categories(docs_terms, vectors, embedder=analyzer.embedder)
+    model, _ = fit_categories(docs_terms, vectors, embedder="bench")
     report["fitSeconds"] = round(time.perf_counter() - start, 2)
     report["fitCpuSeconds"] = round(time.process_time() - cpu_start, 2)
     report["categories"] = len(model.ids)
-    report["rssAddedMB"] = round(rss_mb() - before, 1)
     start = time.perf_counter()
     assign_categories(model, vectors)
     report["assignSeconds"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    fit_categories(docs_terms, vectors, embedder=analyzer.embedder, previous=model, seed=1)
+    fit_categories(docs_terms, vectors, embedder="bench", previous=model, seed=1)
     report["refitKeepingNamesSeconds"] = round(time.perf_counter() - start, 2)
-    report["sampleNames"] = list(model.names[:5])
+    report["peakRssMB"] = peak_rss_mb()
+    # what clustering added on top of the questions' own vectors and terms
+    report["peakAddedMB"] = round(report["peakRssMB"] - before, 1)
+    report["sampleNames"] = list(model.names[:3])
     return report
+
+
+def clustering_in_child(folder: Path, count: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.annotate", "--cluster", str(count), "--sources", str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--threads", type=int, default=2000, help="threads to annotate")
     parser.add_argument("--batch", type=int, default=256, help="threads per analyze_batch")
-    parser.add_argument("--questions", type=int, default=100_000, help="questions to cluster")
-    parser.add_argument("--embed", action="store_true", help="embed real texts (minutes)")
+    parser.add_argument(
+        "--sizes", default="10000,100000,1000000", help="questions to cluster, comma-separated"
+    )
+    parser.add_argument("--cluster", type=int, help=argparse.SUPPRESS)  # one size, in a child
+    parser.add_argument("--sources", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def pin_two_cores() -> int | None:
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    if len(os.sched_getaffinity(0)) > 2:
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
+    return len(os.sched_getaffinity(0))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 2:
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
+    cpus = pin_two_cores()
+    if args.cluster is not None:
+        print(json.dumps(measure_clustering(args.sources, args.cluster)))
+        return 0
     by_project = load_threads()
     start = time.perf_counter()
     analyzer = OfflineAnalyzer(threads=2)
     report: dict[str, Any] = {
-        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpus": cpus,
         "loadSeconds": round(time.perf_counter() - start, 2),
         "rssAfterLoadMB": rss_mb(),
+        "loadAverageAtStart": os.getloadavg(),
     }
     log("annotating")
     report["annotation"] = measure_throughput(analyzer, by_project, args.threads, args.batch)
     report["annotation"]["peakRssMB"] = peak_rss_mb()
-    log("clustering")
-    report["clustering"] = measure_clustering(analyzer, by_project, args.questions, args.embed)
-    report["peakRssMB"] = peak_rss_mb()
-    report["loadAverage1m"] = os.getloadavg()[0]
+    log(json.dumps(report["annotation"]))
+    with tempfile.TemporaryDirectory() as folder:
+        sources = write_sources(analyzer, by_project, Path(folder))
+        del analyzer
+        report["clustering"] = {
+            "vectors": f"synthetic: {sources} real MiniLM topic vectors plus noise",
+            "runs": [],
+        }
+        for size in (int(s) for s in args.sizes.split(",")):
+            log(f"clustering {size}")
+            report["clustering"]["runs"].append(clustering_in_child(Path(folder), size))
+            log(json.dumps(report["clustering"]["runs"][-1]))
+    report["loadAverageAtEnd"] = os.getloadavg()
     print(json.dumps(report))
     return 0
 
