@@ -104,7 +104,7 @@ def import_(
     ] = False,
     batch_size: Annotated[
         int, typer.Option(min=1, max=100_000, help="Conversations per transaction.")
-    ] = 1000,
+    ] = 2000,
 ) -> None:
     """Import conversations: `convoscope export` files, POST /conversations bodies, or
     OpenAI chat lines ({"messages": [...]}). Importing a file again changes nothing."""

@@ -87,12 +87,16 @@ def stored_types(conn: Connection, scope: Scope, ids: Sequence[str]) -> dict[str
 
 
 def insert_conversations(
-    conn: Connection, scope: Scope, items: Sequence[ConversationIn]
+    conn: Connection, scope: Scope, items: Sequence[ConversationIn], *, probe: bool = True
 ) -> list[Conversation | ConvoscopeError]:
     """Store conversations none of which is stored yet; what each became, or why not.
 
     Every item carries its id and each of its messages' ids. An item refused (a message
     id twice, or already another conversation's) is written not at all; the others are.
+    ``probe=False`` skips looking for the message ids among those stored: one already
+    stored then fails the whole insert on the primary key (an IntegrityError), for a
+    caller that expects no clash and retries item by item when one comes (the probe
+    cost a tenth of an import's time).
     """
     now = datetime.now(UTC)
     results: list[Conversation | ConvoscopeError] = []
@@ -106,31 +110,47 @@ def insert_conversations(
             else:
                 owner.update((m.id, result.id) for m in result.messages)
         results.append(result)
-    for message_id, taken_by in _owners(conn, scope, list(owner)).items():
-        index = next(
-            i
-            for i, r in enumerate(results)
-            if isinstance(r, Conversation) and r.id == owner[message_id]
-        )
-        results[index] = _taken(message_id, taken_by)
+    if probe and owner:
+        position = {r.id: i for i, r in enumerate(results) if isinstance(r, Conversation)}
+        for message_id, taken_by in _owners(conn, scope, list(owner)).items():
+            index = position[owner[message_id]]
+            if isinstance(results[index], Conversation):  # not refused for another id yet
+                results[index] = _taken(message_id, taken_by)
     stored = [r for r in results if isinstance(r, Conversation)]
     if not stored:
         return results
-    _INSERT_CONVERSATIONS.executemany(conn, [_conversation_row(c) for c in stored])
-    _INSERT_MESSAGES.executemany(
+    _insert_present(conn, _INSERT_CONVERSATIONS, [_conversation_row(c) for c in stored])
+    _insert_present(
         conn,
+        _INSERT_MESSAGES,
         [
             _message_row(scope.project_id, position, m)
             for c in stored
             for position, m in enumerate(c.messages)
         ],
     )
-    _INSERT_THREADS.executemany(
-        conn, [row for c in stored for row in thread_rows(scope, c, now=now)]
+    _insert_present(
+        conn, _INSERT_THREADS, [row for c in stored for row in thread_rows(scope, c, now=now)]
     )
     if _UNATTACHED_EVENT.first(conn, {"project_id": scope.project_id}) is not None:
         _adopt_events(conn, scope, stored)
     return results
+
+
+def _insert_present(conn: Connection, statement: Prepared, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with only the columns they hold a value for, rows alike together.
+
+    A new thread's seventeen annotation columns are all NULL, as are most of a message's
+    optional fields: leaving them out of the statement saved converting each (a third
+    of the import's time per conversation went to converting parameters).
+    None of these columns has a default, so a column left out is NULL all the same.
+    """
+    alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        present = {key: value for key, value in row.items() if value is not None}
+        alike.setdefault(tuple(present), []).append(present)
+    for group in alike.values():
+        statement.executemany(conn, group)
 
 
 def restore_threads(conn: Connection, scope: Scope, states: Iterable[ThreadState]) -> None:

@@ -64,7 +64,9 @@ def _sqlite_text(value: datetime | None) -> str | None:
         raise ValueError("naive datetime reached the database layer")
     if offset:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # "2026-03-01 10:30:15.123456+00:00" without its offset: dropping the zone with
+    # replace(tzinfo=None) first cost as much again (about 20 datetimes a conversation).
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_datetime(value: str | None) -> datetime | None:

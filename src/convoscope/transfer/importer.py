@@ -37,7 +37,7 @@ from convoscope.transfer.compare import (
 )
 from convoscope.transfer.parse import BadLine, Item, derive_message_ids, parse_line
 
-BATCH_CONVERSATIONS = 1000
+BATCH_CONVERSATIONS = 2000
 # Bounds a batch's memory whatever the conversations' length.
 BATCH_MESSAGES = 20_000
 
@@ -124,7 +124,7 @@ def _commit(
         return True
     try:
         with engine.begin() as conn:
-            counts, refused = _write(conn, scope, batch)
+            counts, refused = _write(conn, scope, batch, probe=False)
             if refused and strict:  # stop at the first of them, with the lines before it
                 raise _Refused
     except (_Refused, ConvoscopeError, IntegrityError, DataError):
@@ -153,7 +153,7 @@ def _commit_fenced(
             done += 1
             savepoint = conn.begin_nested()
             try:
-                line_counts, refused = _write(conn, scope, [item])
+                line_counts, refused = _write(conn, scope, [item], probe=True)
                 if refused:
                     raise refused[0][1]
             except (ConvoscopeError, IntegrityError, DataError) as err:
@@ -183,15 +183,19 @@ def _add(report: ImportReport, counts: Counter[str], lines: int) -> None:
 
 
 def _write(
-    conn: Connection, scope: Scope, items: list[Item]
+    conn: Connection, scope: Scope, items: list[Item], *, probe: bool
 ) -> tuple[Counter[str], list[tuple[Item, ConvoscopeError]]]:
-    """Write the lines; what was written, and the lines refused before any of it was."""
+    """Write the lines; what was written, and the lines refused before any of it was.
+
+    ``probe``: look for message ids another conversation holds before inserting (one
+    line at a time); in a batch a clash fails the insert and the batch is fenced.
+    """
     counts: Counter[str] = Counter()
     conversations = [(i, it.conversation) for i, it in enumerate(items) if it.conversation]
     stored = bulk.stored_types(conn, scope, [c.id for _, c in conversations if c.id])
     refused: dict[int, ConvoscopeError] = {}
     new = [(i, derive_message_ids(c)) for i, c in conversations if c.id not in stored]
-    outcomes = bulk.insert_conversations(conn, scope, [c for _, c in new])
+    outcomes = bulk.insert_conversations(conn, scope, [c for _, c in new], probe=probe)
     for (index, _), outcome in zip(new, outcomes, strict=True):
         if isinstance(outcome, ConvoscopeError):
             refused[index] = outcome

@@ -92,17 +92,15 @@ def parse_line(number: int, text: bytes) -> Item | BadLine:
 
 
 def derive_message_ids(data: ConversationIn) -> ConversationIn:
-    """Give the messages that have none an id from their conversation and position."""
-    if all(m.id is not None for m in data.messages):
-        return data
+    """Give the messages that have none an id from their conversation and position.
+
+    In place: the records are this line's own, and copying each cost more than deriving.
+    """
     assert data.id is not None
-    return replace(
-        data,
-        messages=[
-            m if m.id is not None else replace(m, id=_digest("msg", data.id, str(position)))
-            for position, m in enumerate(data.messages)
-        ],
-    )
+    for position, m in enumerate(data.messages):
+        if m.id is None:
+            m.id = _digest("msg", data.id, str(position))
+    return data
 
 
 def _export_item(number: int, line: ExportLine) -> Item | BadLine:
@@ -155,7 +153,7 @@ def _event_item(number: int, line: EventLine) -> Item:
 def _body_item(number: int, text: bytes, raw: dict[str, Any]) -> Item:
     conversation = to_conversation_in(create_conversation_adapter.validate_python(raw))
     if conversation.id is None:
-        conversation = replace(conversation, id=_line_id(number, text))
+        conversation.id = _line_id(number, text)
     return Item(number, conversation)
 
 
