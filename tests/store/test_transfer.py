@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, select
 
+from convoscope.api.wire import to_conversation_in
 from convoscope.errors import Conflict, InvalidInput
-from convoscope.schemas.conversations import create_conversation_adapter, to_conversation_in
+from convoscope.schemas.conversations import create_conversation_adapter
 from convoscope.store.conversations import upsert_conversation
 from convoscope.store.records import ConversationIn
 from convoscope.store.tables import conversations, messages, semantic_threads
@@ -48,7 +49,7 @@ def body(conversation_id: str, prefix: str, **fields: Any) -> ConversationIn:
         ],
         **fields,
     }
-    for m in raw["messages"]:
+    for m in raw["messages"][1:]:  # the first follows its conversation's log time
         m.setdefault("updatedAt", T)
     return to_conversation_in(create_conversation_adapter.validate_python(raw))
 
@@ -56,8 +57,8 @@ def body(conversation_id: str, prefix: str, **fields: Any) -> ConversationIn:
 def rows(conn: Connection, project_id: str) -> list[list[dict[str, Any]]]:
     out = []
     for table, skip in (
-        (conversations, {"project_id"}),
-        (messages, {"project_id"}),
+        (conversations, {"project_id", "logged_at"}),
+        (messages, {"project_id", "updated_at"}),
         (semantic_threads, {"project_id", "last_updated"}),
     ):
         found = conn.execute(
@@ -88,6 +89,7 @@ def test_the_batched_insert_stores_the_rows_the_upsert_stores(
             row.pop("integration_id", None)
     assert theirs == ours
     assert [len(t) for t in ours] == [3, 9, 3]
+    assert [m["updated_with_log"] for m in ours[1][:3]] == [True, False, False]
 
 
 def test_the_batched_insert_refuses_what_the_upsert_refuses(

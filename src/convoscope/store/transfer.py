@@ -101,6 +101,9 @@ def insert_conversations(
     now = datetime.now(UTC)
     results: list[Conversation | ConvoscopeError] = []
     owner: dict[str, str] = {}
+    # Whether each message follows its conversation's log time, as upsert_conversation
+    # records it: those sent without updatedAt.
+    with_log = {data.id: [m.updated_at is None for m in data.messages] for data in items}
     for data in items:
         result = _build(redact_conversation(conn, scope.project_id, data), scope, now)
         if isinstance(result, Conversation):
@@ -119,14 +122,16 @@ def insert_conversations(
     stored = [r for r in results if isinstance(r, Conversation)]
     if not stored:
         return results
-    _insert_present(conn, _INSERT_CONVERSATIONS, [_conversation_row(c) for c in stored])
+    _insert_present(
+        conn, _INSERT_CONVERSATIONS, [_conversation_row(c, logged_at=now) for c in stored]
+    )
     _insert_present(
         conn,
         _INSERT_MESSAGES,
         [
-            _message_row(scope.project_id, position, m)
+            _message_row(scope.project_id, position, m, follows)
             for c in stored
-            for position, m in enumerate(c.messages)
+            for position, (m, follows) in enumerate(zip(c.messages, with_log[c.id], strict=True))
         ],
     )
     _insert_present(
