@@ -85,3 +85,11 @@ def test_the_command_says_what_is_missing_or_unreachable(args: list[str], says: 
     result = CliRunner().invoke(app, ["mcp", *args], env={"CONVOSCOPE_API_KEY": ""})
     assert result.exit_code == 1
     assert says in result.output
+
+
+def test_a_refused_key_ends_the_command_with_the_servers_answer(mcp_server: McpServer) -> None:
+    result = CliRunner().invoke(
+        app, ["mcp", "--server-url", mcp_server.url, "--api-key", "cvs_revoked-or-never-made"]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {mcp_server.url}: 401 Unauthorized: the API key")

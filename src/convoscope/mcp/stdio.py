@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
@@ -77,12 +77,39 @@ def remote_endpoint(server_url: str) -> str:
     return server_url.rstrip("/") + PATH
 
 
+class RemoteRefused(Exception):
+    """The server answered the MCP client with an HTTP error (a refused key, …)."""
+
+
 async def serve_remote(server_url: str, api_key: str) -> None:
     """Serve on stdin/stdout what the server at ``server_url`` offers ``api_key``."""
+    refusals: list[str] = []
+
+    async def remember_refusal(response: httpx2.Response) -> None:
+        # The MCP client reports any HTTP error as "Server returned an error response";
+        # the server's problem says which (401: the key is unknown or revoked).
+        if response.status_code >= 400:
+            await response.aread()
+            try:
+                detail = str(response.json().get("detail", ""))
+            except ValueError:
+                detail = ""
+            refusals.append(f"{response.status_code} {response.reason_phrase}: {detail}".strip())
+
     http = httpx2.AsyncClient(
         headers={"Authorization": f"Bearer {api_key}"},
         timeout=httpx2.Timeout(30.0, read=300.0),
+        event_hooks={"response": [remember_refusal]},
     )
+    try:
+        await _proxy(http, server_url, refusals)
+    except Exception as problem:
+        if refusals:
+            raise RemoteRefused(refusals[-1]) from problem
+        raise
+
+
+async def _proxy(http: httpx2.AsyncClient, server_url: str, refusals: list[str]) -> None:
     async with (
         http,
         Client(
@@ -98,7 +125,13 @@ async def serve_remote(server_url: str, api_key: str) -> None:
         async def call_tool(
             ctx: ServerRequestContext[Any], params: CallToolRequestParams
         ) -> CallToolResult:
-            return await remote.call_tool(params.name, params.arguments)
+            before = len(refusals)
+            try:
+                return await remote.call_tool(params.name, params.arguments)
+            except MCPError as problem:
+                if len(refusals) > before:  # the key was revoked meanwhile, …
+                    raise MCPError(problem.error.code, refusals[-1]) from None
+                raise
 
         proxy: Server[Any] = Server(
             "convoscope",
