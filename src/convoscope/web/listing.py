@@ -23,7 +23,7 @@ from convoscope.query.rows import shape_row
 from convoscope.store import conversations as conversation_store
 from convoscope.store.records import Scope
 from convoscope.store.tables import conversations, semantic_threads
-from convoscope.web.window import Window, condition, run
+from convoscope.web.window import Window, condition, iso, run
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
@@ -200,7 +200,7 @@ def conversation_detail(conn: Connection, scope: Scope, conversation_id: str) ->
         "id": conversation.id,
         "type": conversation.type,
         "integrationId": conversation.integration_id,
-        "createdAt": conversation.created_at.isoformat(),
+        "createdAt": iso(conversation.created_at),
         "properties": conversation.properties,
         "userProperties": conversation.user_properties,
         "messages": [
@@ -210,7 +210,7 @@ def conversation_detail(conn: Connection, scope: Scope, conversation_id: str) ->
                 "name": m.name,
                 "content": m.content,
                 "links": m.links or [],
-                "createdAt": m.created_at.isoformat(),
+                "createdAt": iso(m.created_at),
                 "feedback": [f for f in feedback if f["messageId"] == m.id],
                 "events": [e for e in events if e.get("messageId") == m.id],
             }
