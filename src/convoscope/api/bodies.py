@@ -73,3 +73,16 @@ def parse_request(resource: Resource, body: Any) -> Query:
     semantic threads take a text ``query``."""
     model = QuerySemanticThreadsRequestBody if resource.search_columns else QueryRequest
     return parse_query(resource, parse_body(model, body))
+
+
+# The model each route's body is validated against, by operation id, for the OpenAPI
+# document: the routes take the body raw and validate it themselves (``parse_body``), so
+# that a bad body gets the DSL's problem naming the field at fault, and FastAPI alone
+# would document it as any object.
+REQUEST_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def validated_as(model: type[BaseModel], operation_id: str) -> str:
+    """``operation_id``, noting that its body is validated as ``model``."""
+    REQUEST_MODELS[operation_id] = model
+    return operation_id

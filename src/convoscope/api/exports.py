@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter
 from starlette.responses import StreamingResponse
 
-from convoscope.api.bodies import parse_request
+from convoscope.api.bodies import parse_body, validated_as
 from convoscope.api.deps import AppSettings, Db, ReadKey
-from convoscope.api.query import RawBody, compile_on
-from convoscope.api.responses import documented
+from convoscope.api.query import KINDS, QueryKind, RawBody, compile_on
+from convoscope.api.responses import ClosingStreamingResponse, documented
 from convoscope.query.export import CsvExport, unpacked_keys
-from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
+from convoscope.query.parse import parse_query
 from convoscope.schemas.query import (
     QueryResponseBody,
 )
@@ -31,26 +30,25 @@ _CSV: dict[int | str, Any] = {200: {"content": {"text/csv": {}}, "description": 
 
 
 async def export_csv(
-    db: Database,
-    settings: Settings,
-    scope: Scope,
-    resource: Resource,
-    body: dict[str, Any] | None,
+    db: Database, settings: Settings, scope: Scope, kind: QueryKind, body: dict[str, Any] | None
 ) -> StreamingResponse:
-    query = parse_request(resource, body)
-    export = CsvExport(
-        db.analytics_engine(),
-        lambda conn: compile_on(conn, query, scope.project_id),
-        unpacked_keys(query),
-        settings.query_timeout_seconds,
-    )
+    query = parse_query(kind.resource, parse_body(kind.model, body))
     # The JSON keys are collected and the query started before the 200 goes out, so a
-    # timeout or a database error still answers with a problem.
-    await to_thread.run_sync(export.prepare)
-    return StreamingResponse(
-        iter(export),
+    # timeout or a database error still answers with a problem. The export holds one of
+    # the database's readers until it ends, and gives its connection back then, or as
+    # soon as the client leaves.
+    chunks = await db.stream_analytics(
+        lambda engine: CsvExport(
+            engine,
+            lambda conn: compile_on(conn, query, scope.project_id),
+            unpacked_keys(query),
+            settings.query_timeout_seconds,
+        )
+    )
+    return ClosingStreamingResponse(
+        chunks,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{resource.name}-export.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{kind.resource.name}-export.csv"'},
     )
 
 
@@ -60,53 +58,23 @@ def _responses() -> dict[int | str, Any]:
     return out
 
 
-@router.post(
-    "/query/conversations/export",
-    operation_id="exportConversationsQueryResults",
-    summary="Export a conversations query as CSV",
-    responses=_responses(),
-    response_class=StreamingResponse,
-)
-async def export_conversations(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
-) -> StreamingResponse:
-    return await export_csv(db, settings, caller.scope, CONVERSATIONS, body)
+def _add_export_route(kind: QueryKind) -> None:
+    async def handler(
+        db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
+    ) -> StreamingResponse:
+        return await export_csv(db, settings, caller.scope, kind, body)
+
+    router.add_api_route(
+        f"/query/{kind.path}/export",
+        handler,
+        methods=["POST"],
+        name=f"export_{kind.path.replace('-', '_')}",
+        operation_id=validated_as(kind.model, f"export{kind.name}QueryResults"),
+        summary=f"Export {kind.article} {kind.path} query as CSV",
+        responses=_responses(),
+        response_class=StreamingResponse,
+    )
 
 
-@router.post(
-    "/query/events/export",
-    operation_id="exportEventsQueryResults",
-    summary="Export an events query as CSV",
-    responses=_responses(),
-    response_class=StreamingResponse,
-)
-async def export_events(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
-) -> StreamingResponse:
-    return await export_csv(db, settings, caller.scope, EVENTS, body)
-
-
-@router.post(
-    "/query/feedback/export",
-    operation_id="exportFeedbackQueryResults",
-    summary="Export a feedback query as CSV",
-    responses=_responses(),
-    response_class=StreamingResponse,
-)
-async def export_feedback(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
-) -> StreamingResponse:
-    return await export_csv(db, settings, caller.scope, FEEDBACK, body)
-
-
-@router.post(
-    "/query/semantic-threads/export",
-    operation_id="exportSemanticThreadsQueryResults",
-    summary="Export a semantic-threads query as CSV",
-    responses=_responses(),
-    response_class=StreamingResponse,
-)
-async def export_semantic_threads(
-    db: Db, caller: ReadKey, settings: AppSettings, body: RawBody = None
-) -> StreamingResponse:
-    return await export_csv(db, settings, caller.scope, SEMANTIC_THREADS, body)
+for _kind in KINDS:
+    _add_export_route(_kind)

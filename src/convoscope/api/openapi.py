@@ -1,4 +1,5 @@
-"""The OpenAPI document says what the server sends: every error as ``application/problem+json``.
+"""The OpenAPI document says what the server takes and sends: every error as
+``application/problem+json``, and each raw body as the model that checks it.
 
 FastAPI files each documented response model under the route's own media type
 (``application/json``), and adds its own 422 shape to every operation with parameters.
@@ -14,6 +15,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from convoscope.api.bodies import REQUEST_MODELS
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _PROBLEM_REF = "#/components/schemas/Problem"
 # FastAPI's own validation error shapes; no answer of this server uses them.
@@ -21,12 +24,12 @@ _UNUSED = ("HTTPValidationError", "ValidationError")
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Serve the app's document with its error responses as they are sent."""
+    """Serve the app's document with its bodies and error responses as they are."""
     build: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(build())
+            app.openapi_schema = document_request_models(document_problems(build()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -42,4 +45,22 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.get("components", {}).get("schemas", {})
     for name in _UNUSED:
         schemas.pop(name, None)
+    return document
+
+
+def document_request_models(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with each body a route validates itself (``api/bodies.py``) shown as
+    its model, where FastAPI sees a raw body and documents any object."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            model = REQUEST_MODELS.get(operation.get("operationId", ""))
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if model is None or body is None:
+                continue
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in schema.pop("$defs", {}).items():
+                schemas.setdefault(name, definition)
+            schemas.setdefault(model.__name__, schema)
+            body["schema"] = {"$ref": f"#/components/schemas/{model.__name__}"}
     return document

@@ -4,13 +4,14 @@ semantic threads (API.md §2.11–2.14)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from sqlalchemy import Connection
 
-from convoscope.api.bodies import parse_body, parse_request
+from convoscope.api.bodies import parse_body, validated_as
 from convoscope.api.deps import Advisor, AppSettings, Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.auth.access import Caller
@@ -29,13 +30,19 @@ from convoscope.query.fields import (
 )
 from convoscope.query.model import Query
 from convoscope.query.operators import parse_time_value
+from convoscope.query.parse import parse_query
 from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
 from convoscope.query.searches import top_search_queries, weekly_search_users
 from convoscope.schemas.query import (
     PropertyKeysRequestBody,
     PropertyResults,
     PropertyValuesRequestBody,
+    QueryConversationsRequestBody,
+    QueryEventsRequestBody,
+    QueryFeedbackRequestBody,
+    QueryRequest,
     QueryResponseBody,
+    QuerySemanticThreadsRequestBody,
     TopSearchQueriesResponse,
     WeeklySearchUsersResponse,
 )
@@ -58,18 +65,67 @@ def compile_on(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class QueryKind:
+    """One ``/query/<path>`` route and its export: the resource it reads, the model its
+    body is validated as, and how the OpenAPI document names both."""
+
+    resource: Resource
+    path: str
+    model: type[QueryRequest]
+    name: str  # in operation ids: queryConversations, exportConversationsQueryResults
+    noun: str  # in summaries: "Query conversations", "Export a conversations query"
+    article: str
+    description: str
+
+
+ROWS = "Rows, groups or aggregates over the project's {} (at most 1000 rows)."
+KINDS = (
+    QueryKind(
+        CONVERSATIONS,
+        "conversations",
+        QueryConversationsRequestBody,
+        "Conversations",
+        "conversations",
+        "a",
+        ROWS.format("conversations"),
+    ),
+    QueryKind(
+        EVENTS, "events", QueryEventsRequestBody, "Events", "events", "an", ROWS.format("events")
+    ),
+    QueryKind(
+        FEEDBACK,
+        "feedback",
+        QueryFeedbackRequestBody,
+        "Feedback",
+        "feedback",
+        "a",
+        ROWS.format("feedback"),
+    ),
+    QueryKind(
+        SEMANTIC_THREADS,
+        "semantic-threads",
+        QuerySemanticThreadsRequestBody,
+        "SemanticThreads",
+        "semantic threads",
+        "a",
+        "Rows, groups or aggregates over the project's question/answer threads.",
+    ),
+)
+
+
 async def run_query(
     db: Database,
     settings: Settings,
     advisor: PathAdvisor,
     scope: Scope,
-    resource: Resource,
+    kind: QueryKind,
     body: dict[str, Any] | None,
 ) -> JSONResponse:
-    query = parse_request(resource, body)
+    query = parse_query(kind.resource, parse_body(kind.model, body))
 
     def fetch(conn: Connection) -> tuple[list[dict[str, Any]], int]:
-        with advisor.watch(conn, [resource.name], query.json_paths()):
+        with advisor.watch(conn, [kind.resource.name], query.json_paths()):
             return fetch_page(conn, compile_on(conn, query, scope.project_id, with_total=True))
 
     rows, total = await db.read_analytics(
@@ -83,61 +139,31 @@ async def run_query(
     )
 
 
-@router.post(
-    "/query/conversations",
-    operation_id="queryConversations",
-    summary="Query conversations",
-    responses=documented(QueryResponseBody),
-)
-async def query_conversations(
-    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
-) -> JSONResponse:
-    """Rows, groups or aggregates over the project's conversations (at most 1000 rows)."""
-    return await run_query(db, settings, advisor, caller.scope, CONVERSATIONS, body)
+def _add_query_route(kind: QueryKind) -> None:
+    async def handler(
+        db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
+    ) -> JSONResponse:
+        return await run_query(db, settings, advisor, caller.scope, kind, body)
+
+    router.add_api_route(
+        f"/query/{kind.path}",
+        handler,
+        methods=["POST"],
+        name=f"query_{kind.path.replace('-', '_')}",
+        operation_id=validated_as(kind.model, f"query{kind.name}"),
+        summary=f"Query {kind.noun}",
+        description=kind.description,
+        responses=documented(QueryResponseBody),
+    )
 
 
-@router.post(
-    "/query/events",
-    operation_id="queryEvents",
-    summary="Query events",
-    responses=documented(QueryResponseBody),
-)
-async def query_events(
-    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
-) -> JSONResponse:
-    """Rows, groups or aggregates over the project's events (at most 1000 rows)."""
-    return await run_query(db, settings, advisor, caller.scope, EVENTS, body)
-
-
-@router.post(
-    "/query/feedback",
-    operation_id="queryFeedback",
-    summary="Query feedback",
-    responses=documented(QueryResponseBody),
-)
-async def query_feedback(
-    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
-) -> JSONResponse:
-    """Rows, groups or aggregates over the project's feedback (at most 1000 rows)."""
-    return await run_query(db, settings, advisor, caller.scope, FEEDBACK, body)
-
-
-@router.post(
-    "/query/semantic-threads",
-    operation_id="querySemanticThreads",
-    summary="Query semantic threads",
-    responses=documented(QueryResponseBody),
-)
-async def query_semantic_threads(
-    db: Db, caller: ReadKey, settings: AppSettings, advisor: Advisor, body: RawBody = None
-) -> JSONResponse:
-    """Rows, groups or aggregates over the project's question/answer threads."""
-    return await run_query(db, settings, advisor, caller.scope, SEMANTIC_THREADS, body)
+for _kind in KINDS:
+    _add_query_route(_kind)
 
 
 @router.post(
     "/query/property-keys",
-    operation_id="queryPropertyKeys",
+    operation_id=validated_as(PropertyKeysRequestBody, "queryPropertyKeys"),
     summary="Keys found in properties or userProperties",
     responses=documented(PropertyResults),
 )
@@ -159,7 +185,7 @@ async def query_property_keys(
 
 @router.post(
     "/query/property-values",
-    operation_id="queryPropertyValues",
+    operation_id=validated_as(PropertyValuesRequestBody, "queryPropertyValues"),
     summary="Values of one key of properties or userProperties",
     responses=documented(PropertyResults),
 )

@@ -6,7 +6,8 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from convoscope.schemas.problems import Problem
 
@@ -16,6 +17,20 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """A stream that closes its iterator however it ends: when the client leaves part-way,
+    what the iterator holds (an export's connection) is given back then, not whenever
+    the garbage collector gets to it."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def documented(model: type[BaseModel], *, not_found: bool = False) -> dict[int | str, Any]:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from anyio import to_thread
 from sqlalchemy import Connection
 
 from convoscope.api.feedback import feedback_in_context
@@ -155,33 +154,26 @@ class LocalBackend:
         Read chunk by chunk and closed as soon as the budget is passed: a large export
         costs the rows sent, not the rows matched."""
         query, project_id = parse_query(resource, body), self.project_id
-        export = CsvExport(
-            self.db.analytics_engine(),
-            lambda conn: compile_on(conn, query, project_id),
-            unpacked_keys(query),
-            self.query_timeout_seconds,
+        chunks = await self.db.stream_analytics(
+            lambda engine: CsvExport(
+                engine,
+                lambda conn: compile_on(conn, query, project_id),
+                unpacked_keys(query),
+                self.query_timeout_seconds,
+            )
         )
-
-        def read() -> tuple[str, bool]:
-            export.prepare()
-            parts: list[str] = []
-            length = 0
-            chunks = iter(export)
-            try:
-                for chunk in chunks:
-                    text = chunk.decode()
-                    parts.append(text)
-                    length += len(text)
-                    if length > budget:
-                        return "".join(parts), True
-                return "".join(parts), False
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
-                export.close()
-
-        return await to_thread.run_sync(read)
+        parts: list[str] = []
+        length = 0
+        try:
+            async for chunk in chunks:
+                text = chunk.decode()
+                parts.append(text)
+                length += len(text)
+                if length > budget:
+                    return "".join(parts), True
+            return "".join(parts), False
+        finally:
+            await chunks.aclose()
 
     async def property_keys(self, body: PropertyKeysRequestBody) -> JsonObject:
         project_id = self.project_id

@@ -56,12 +56,16 @@ Selection = Annotated[
 
 
 class GroupBy(WireModel):
+    """A grouping dimension: a field, or the JSON value at ``path`` inside it."""
+
     field: str
     path: Path | None = None
     includeInSelect: bool = True
 
 
 class OrderBy(WireModel):
+    """An output key (or, ungrouped, a field) to sort the rows by."""
+
     field: str
     direction: Literal["asc", "desc"]
 
@@ -79,18 +83,21 @@ class QueryRequest(WireModel):
 
 
 class QueryConversationsRequestBody(QueryRequest):
-    pass
+    """A query over conversations. Every key is optional: ``{}`` returns raw rows."""
 
 
 class QueryEventsRequestBody(QueryRequest):
-    pass
+    """A query over events. Every key is optional: ``{}`` returns raw rows."""
 
 
 class QueryFeedbackRequestBody(QueryRequest):
-    pass
+    """A query over feedback. Every key is optional: ``{}`` returns raw rows."""
 
 
 class QuerySemanticThreadsRequestBody(QueryRequest):
+    """A query over semantic threads, with an optional text search. Every key is
+    optional: ``{}`` returns raw rows."""
+
     query: str | None = Field(
         None,
         max_length=1000,
@@ -111,12 +118,16 @@ class QueryResponseBody(BaseModel):
 
 
 class PropertyKeysRequestBody(WireModel):
+    """Which JSON field's top-level keys to list, over which views and rows."""
+
     field: PropertyField
     views: list[View] | None = None
     where: dict[str, Any] | None = None
 
 
 class PropertyValuesRequestBody(WireModel):
+    """Which key of which JSON field to list the values of, most frequent first."""
+
     field: PropertyField
     key: Annotated[str, Field(max_length=1000)]
     views: list[View] | None = None
