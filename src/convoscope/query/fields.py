@@ -11,16 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, exists, select
+from sqlalchemy import Table
 from sqlalchemy.sql.elements import ColumnElement
 
-from convoscope.store.tables import (
-    conversations,
-    events,
-    feedback,
-    messages,
-    semantic_threads,
-)
+from convoscope.store.tables import conversations, events, feedback, semantic_threads
 
 
 class Kind(enum.Enum):
@@ -152,37 +146,6 @@ FEEDBACK = Resource(
 )
 
 
-def _has_feedback(kind: str) -> Callable[[], ColumnElement[Any]]:
-    """Whether any message of the thread got feedback of ``kind``.
-
-    Computed, not stored, so that feedback written or deleted later shows at once. EXISTS,
-    not a join: a thread with two thumbs-down must still be one row.
-    """
-
-    def build() -> ColumnElement[Any]:
-        t = semantic_threads
-        return exists(
-            select(1)
-            .select_from(
-                feedback.join(
-                    messages,
-                    and_(
-                        messages.c.project_id == feedback.c.project_id,
-                        messages.c.id == feedback.c.message_id,
-                    ),
-                )
-            )
-            .where(
-                feedback.c.project_id == t.c.project_id,
-                feedback.c.conversation_id == t.c.conversation_id,
-                feedback.c.type == kind,
-                messages.c.position.between(t.c.first_position, t.c.last_position),
-            )
-        )
-
-    return build
-
-
 _THREAD_FIELDS = _fields(
     semantic_threads,
     ("id", S, "id", False),
@@ -213,17 +176,12 @@ _THREAD_FIELDS = _fields(
     ("firstMessageTime", T, "first_message_time", False),
     ("lastMessageTime", T, "last_message_time", False),
     ("lastUpdated", T, "last_updated", False),
-    ("hasPositiveFeedback", B, "id", False),
-    ("hasNegativeFeedback", B, "id", False),
+    # Stored on the thread, set with every write of its feedback (store/threads.py).
+    ("hasPositiveFeedback", B, "has_positive_feedback", False),
+    ("hasNegativeFeedback", B, "has_negative_feedback", False),
     ("conversationIds", A, "conversation_ids", False),
     ("areAIAnnotationsVerified", B, "are_ai_annotations_verified", True),
     ("isInitialQuestionAnswer", B, "is_initial_question_answer", False),
-)
-_THREAD_FIELDS["hasPositiveFeedback"] = Field(
-    "hasPositiveFeedback", B, _has_feedback("positive"), nullable=False
-)
-_THREAD_FIELDS["hasNegativeFeedback"] = Field(
-    "hasNegativeFeedback", B, _has_feedback("negative"), nullable=False
 )
 
 SEMANTIC_THREADS = Resource(

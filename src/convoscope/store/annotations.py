@@ -11,10 +11,10 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import NotFound
+from convoscope.store import summaries
 from convoscope.store.prepared import in_chunks
 from convoscope.store.tables import (
     annotation_contexts,
-    feedback,
     messages,
     projects,
     semantic_threads,
@@ -99,23 +99,23 @@ def claim_threads(
         .where(t.project_id == project_id, t.id.in_(ids))
         .values(annotation_status=CLAIMED, annotation_claimed_at=now)
         .returning(
-            t.id, t.question, t.answer, t.message_ids, t.annotation_attempts, t.verified_fields
+            t.id,
+            t.question,
+            t.answer,
+            t.message_ids,
+            t.annotation_attempts,
+            t.verified_fields,
+            # Stored with the thread and kept current by every feedback write
+            # (store/threads.py), the same flags the query fields read.
+            t.has_positive_feedback,
+            t.has_negative_feedback,
         )
     ).all()
     message_ids = sorted({m for row in rows for m in row.message_ids})
     links = _links_by_message(conn, project_id, message_ids)
-    votes: dict[str, set[str]] = {}
-    for chunk in in_chunks(message_ids):
-        for message_id, kind in conn.execute(
-            select(feedback.c.message_id, feedback.c.type).where(
-                feedback.c.project_id == project_id, feedback.c.message_id.in_(chunk)
-            )
-        ):
-            votes.setdefault(message_id, set()).add(kind)
     claimed = []
     for row in rows:
         titles, urls = _cited(row.message_ids, links)
-        kinds = {kind for m in row.message_ids for kind in votes.get(m, ())}
         claimed.append(
             ClaimedThread(
                 project_id=project_id,
@@ -124,8 +124,8 @@ def claim_threads(
                 answer=row.answer,
                 link_titles=titles,
                 link_urls=urls,
-                has_positive_feedback="positive" in kinds,
-                has_negative_feedback="negative" in kinds,
+                has_positive_feedback=bool(row.has_positive_feedback),
+                has_negative_feedback=bool(row.has_negative_feedback),
                 claimed_at=now,
                 attempts=row.annotation_attempts,
                 verified_fields=list(row.verified_fields or []),
@@ -147,18 +147,20 @@ def save_annotation(
         for name, value in values.items()
         if name in WIRE_TO_COLUMN and name not in thread.verified_fields
     }
-    result = conn.execute(
-        update(semantic_threads)
-        .where(_still_claimed(thread))
-        .values(
-            **columns,
-            annotated_by=source,
-            annotation_status=DONE,
-            annotation_error=None,
-            annotation_due_at=None,
-            last_updated=datetime.now(UTC),
+    # The annotations are what the dashboard's question counts group by.
+    with summaries.thread_kept_current(conn, thread.project_id, thread.id):
+        result = conn.execute(
+            update(semantic_threads)
+            .where(_still_claimed(thread))
+            .values(
+                **columns,
+                annotated_by=source,
+                annotation_status=DONE,
+                annotation_error=None,
+                annotation_due_at=None,
+                last_updated=datetime.now(UTC),
+            )
         )
-    )
     return bool(result.rowcount)
 
 
@@ -308,16 +310,17 @@ def verify_fields(
     if row is None:
         raise NotFound(f"no semantic thread with id {thread_id!r} in this project")
     verified = sorted({*(row.verified_fields or []), *values})
-    conn.execute(
-        update(semantic_threads)
-        .where(t.project_id == project_id, t.id == thread_id)
-        .values(
-            **{WIRE_TO_COLUMN[name]: value for name, value in values.items()},
-            verified_fields=verified,
-            are_ai_annotations_verified=True,
-            last_updated=datetime.now(UTC),
+    with summaries.thread_kept_current(conn, project_id, thread_id):
+        conn.execute(
+            update(semantic_threads)
+            .where(t.project_id == project_id, t.id == thread_id)
+            .values(
+                **{WIRE_TO_COLUMN[name]: value for name, value in values.items()},
+                verified_fields=verified,
+                are_ai_annotations_verified=True,
+                last_updated=datetime.now(UTC),
+            )
         )
-    )
     stored = (
         conn.execute(
             select(*(t[column] for column in WIRE_TO_COLUMN.values()), t.annotated_by).where(

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
+from convoscope.store import summaries
 from convoscope.store.ids import new_id
 from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params, pipelined
 from convoscope.store.privacy import redact_conversation
@@ -253,8 +254,12 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         messages=stored,
     )
     conversation = replace(conversation, **kept)
-    # The writes need no answer until the end: one round trip on PostgreSQL.
-    with pipelined(conn):
+    # The dashboard's counts change with the conversation (store/summaries.py).
+    with (
+        summaries.kept_current(conn, scope.project_id, [conversation_id], new=existing is None),
+        # The writes need no answer until the end: one round trip on PostgreSQL.
+        pipelined(conn),
+    ):
         row = _conversation_row(conversation, logged_at=now)
         if existing is None:
             _INSERT_CONVERSATION.execute(conn, row)
@@ -471,6 +476,11 @@ def list_conversations(
 
 def delete_conversation(conn: Connection, scope: Scope, conversation_id: str) -> None:
     """Delete the conversation, its messages, their feedback and its events, together."""
+    with summaries.kept_current(conn, scope.project_id, [conversation_id]):
+        _delete_conversation(conn, scope, conversation_id)
+
+
+def _delete_conversation(conn: Connection, scope: Scope, conversation_id: str) -> None:
     message_ids = select(messages.c.id).where(
         messages.c.project_id == scope.project_id,
         messages.c.conversation_id == conversation_id,

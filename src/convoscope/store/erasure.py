@@ -32,6 +32,7 @@ from sqlalchemy import (
     select,
 )
 
+from convoscope.store import summaries
 from convoscope.store.engine import Dialect, dialect_of
 from convoscope.store.ids import new_id
 from convoscope.store.prepared import in_chunks
@@ -43,7 +44,9 @@ from convoscope.store.tables import (
     messages,
     semantic_threads,
 )
+from convoscope.store.threads import refresh_feedback_flags
 
+FEEDBACK_COUNTED = (summaries.FEEDBACK, summaries.THREADS)
 DATA_TABLES = ("conversations", "messages", "feedback", "events", "semantic_threads")
 
 
@@ -118,7 +121,12 @@ def forget_user(
         erased.feedback += _count(conn, select(func.count()).where(*own_feedback))
         erased.events += _count(conn, select(func.count()).where(*own_events))
     else:
-        erased.feedback += conn.execute(delete(feedback).where(*own_feedback)).rowcount
+        of_rated = select(feedback.c.conversation_id).where(*own_feedback)
+        rated = sorted({str(c) for (c,) in conn.execute(of_rated)})
+        with summaries.kept_current(conn, project_id, rated, parts=FEEDBACK_COUNTED):
+            erased.feedback += conn.execute(delete(feedback).where(*own_feedback)).rowcount
+            for conversation_id in rated:
+                refresh_feedback_flags(conn, project_id, conversation_id)
         erased.events += conn.execute(delete(events).where(*own_events)).rowcount
     return erased
 
@@ -171,58 +179,65 @@ def delete_conversations(
     """Delete (or count) the conversations with everything derived from them."""
     erased = Erased()
     for chunk in in_chunks(list(ids)):
-        of_messages = select(messages.c.id).where(
-            messages.c.project_id == project_id, messages.c.conversation_id.in_(chunk)
-        )
-        filters: list[tuple[Any, tuple[ColumnElement[bool], ...]]] = [
-            (
-                events,
-                (
-                    events.c.project_id == project_id,
-                    or_(
-                        events.c.conversation_id.in_(chunk),
-                        events.c.message_id.in_(of_messages.scalar_subquery()),
-                    ),
-                ),
-            ),
-            (
-                feedback,
-                (feedback.c.project_id == project_id, feedback.c.conversation_id.in_(chunk)),
-            ),
-            (
-                semantic_threads,
-                (
-                    semantic_threads.c.project_id == project_id,
-                    semantic_threads.c.conversation_id.in_(chunk),
-                ),
-            ),
-            (
-                messages,
-                (messages.c.project_id == project_id, messages.c.conversation_id.in_(chunk)),
-            ),
-            (
-                conversations,
-                (conversations.c.project_id == project_id, conversations.c.id.in_(chunk)),
-            ),
-        ]
-        counts: dict[str, int] = {}
-        for table, where in filters:
-            if dry_run:
-                counts[table.name] = _count(
-                    conn, select(func.count()).select_from(table).where(*where)
-                )
-            else:
-                counts[table.name] = int(conn.execute(delete(table).where(*where)).rowcount)
-        erased.add(
-            Erased(
-                conversations=counts["conversations"],
-                messages=counts["messages"],
-                feedback=counts["feedback"],
-                events=counts["events"],
-                threads=counts["semantic_threads"],
-            )
-        )
+        if dry_run:
+            erased.add(_delete_chunk(conn, project_id, chunk, dry_run=True))
+            continue
+        # Their counts leave the dashboard's summaries, a forgotten user's key with them.
+        with summaries.kept_current(conn, project_id, chunk):
+            erased.add(_delete_chunk(conn, project_id, chunk, dry_run=False))
     return erased
+
+
+def _delete_chunk(
+    conn: Connection, project_id: str, chunk: Sequence[str], *, dry_run: bool
+) -> Erased:
+    of_messages = select(messages.c.id).where(
+        messages.c.project_id == project_id, messages.c.conversation_id.in_(chunk)
+    )
+    filters: list[tuple[Any, tuple[ColumnElement[bool], ...]]] = [
+        (
+            events,
+            (
+                events.c.project_id == project_id,
+                or_(
+                    events.c.conversation_id.in_(chunk),
+                    events.c.message_id.in_(of_messages.scalar_subquery()),
+                ),
+            ),
+        ),
+        (
+            feedback,
+            (feedback.c.project_id == project_id, feedback.c.conversation_id.in_(chunk)),
+        ),
+        (
+            semantic_threads,
+            (
+                semantic_threads.c.project_id == project_id,
+                semantic_threads.c.conversation_id.in_(chunk),
+            ),
+        ),
+        (
+            messages,
+            (messages.c.project_id == project_id, messages.c.conversation_id.in_(chunk)),
+        ),
+        (
+            conversations,
+            (conversations.c.project_id == project_id, conversations.c.id.in_(chunk)),
+        ),
+    ]
+    counts: dict[str, int] = {}
+    for table, where in filters:
+        if dry_run:
+            counts[table.name] = _count(conn, select(func.count()).select_from(table).where(*where))
+        else:
+            counts[table.name] = int(conn.execute(delete(table).where(*where)).rowcount)
+    return Erased(
+        conversations=counts["conversations"],
+        messages=counts["messages"],
+        feedback=counts["feedback"],
+        events=counts["events"],
+        threads=counts["semantic_threads"],
+    )
 
 
 def record_erasure(

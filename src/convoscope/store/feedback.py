@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
 
 from convoscope.errors import FeedbackNotFound, Unprocessable
+from convoscope.store import summaries
 from convoscope.store.annotations import REQUEUED
 from convoscope.store.ids import new_id
 from convoscope.store.prepared import Prepared, pipelined
 from convoscope.store.privacy import redact_feedback
 from convoscope.store.records import Feedback, FeedbackIn, Scope
 from convoscope.store.tables import feedback, messages, semantic_threads
+from convoscope.store.threads import refresh_feedback_flags
 
 # Prepared once, as on the conversations write path (see store/prepared.py).
 _RATED_MESSAGE = Prepared(
@@ -35,13 +37,15 @@ _REQUEUE_THREAD = Prepared(
     )
     .values(REQUEUED)
 )
-_STORED_CREATED = Prepared(
-    select(feedback.c.created_at).where(
+_STORED = Prepared(
+    select(feedback.c.created_at, feedback.c.conversation_id).where(
         feedback.c.project_id == bindparam("project_id"),
         feedback.c.id == bindparam("feedback_id"),
     )
 )
 _INSERT = Prepared(insert(feedback))
+# What feedback changes of the summaries: its own counts and its threads' flags.
+_COUNTED = (summaries.FEEDBACK, summaries.THREADS)
 _UPDATE = Prepared(
     update(feedback).where(
         feedback.c.project_id == bindparam("where_project_id"),
@@ -66,11 +70,13 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
     now = datetime.now(UTC)
     feedback_id = data.id or new_id("fb")
     stored = (
-        _STORED_CREATED.first(conn, {"project_id": scope.project_id, "feedback_id": feedback_id})
+        _STORED.first(conn, {"project_id": scope.project_id, "feedback_id": feedback_id})
         if data.id
         else None
     )
     stored_created = stored[0] if stored is not None else None
+    # An update may move the feedback to another message, even of another conversation.
+    touched = list(dict.fromkeys([conversation_id, *([stored[1]] if stored else [])]))
     record = Feedback(
         id=feedback_id,
         type=data.type,
@@ -86,7 +92,11 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
         user_properties=data.user_properties,
     )
     row = _row(scope, record)
-    with pipelined(conn):  # one round trip on PostgreSQL
+    with (
+        # The dashboard's counts and the threads' feedback flags change with it.
+        summaries.kept_current(conn, scope.project_id, touched, parts=_COUNTED),
+        pipelined(conn),  # one round trip on PostgreSQL
+    ):
         if stored_created is None:
             _INSERT.execute(conn, row)
         else:
@@ -101,6 +111,8 @@ def upsert_feedback(conn: Connection, scope: Scope, data: FeedbackIn) -> Feedbac
                 "where_position": position,
             },
         )
+        for touched_id in touched:
+            refresh_feedback_flags(conn, scope.project_id, touched_id)
     return record
 
 
@@ -146,13 +158,17 @@ def list_feedback(
 
 
 def delete_feedback(conn: Connection, scope: Scope, feedback_id: str) -> None:
-    deleted = conn.execute(
-        delete(feedback).where(
-            feedback.c.project_id == scope.project_id, feedback.c.id == feedback_id
-        )
-    ).rowcount
-    if not deleted:
+    found = _STORED.first(conn, {"project_id": scope.project_id, "feedback_id": feedback_id})
+    if found is None:
         raise FeedbackNotFound(feedback_id)
+    conversation_id = found[1]
+    with summaries.kept_current(conn, scope.project_id, [conversation_id], parts=_COUNTED):
+        conn.execute(
+            delete(feedback).where(
+                feedback.c.project_id == scope.project_id, feedback.c.id == feedback_id
+            )
+        )
+        refresh_feedback_flags(conn, scope.project_id, conversation_id)
 
 
 def _row(scope: Scope, f: Feedback) -> dict[str, Any]:

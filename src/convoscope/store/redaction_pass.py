@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, select, update
 
 from convoscope.redaction import Redactor
+from convoscope.store import summaries
 from convoscope.store.conversations import get_conversations
 from convoscope.store.records import Scope
 from convoscope.store.tables import conversations, events, feedback, messages
@@ -117,11 +118,19 @@ def redact_batch(
             continue
         batch.changed += 1
         if apply:
-            conn.execute(
+            statement = (
                 update(table)
                 .where(table.c.project_id == project_id, table.c.id == row["id"])
                 .values(**changes)
             )
+            if table_name == "conversations":
+                # A redacted userProperties.id is another user in the dashboard's counts.
+                with summaries.kept_current(
+                    conn, project_id, [row["id"]], parts=(summaries.CONVERSATIONS,)
+                ):
+                    conn.execute(statement)
+            else:
+                conn.execute(statement)
         if table_name == "messages":
             batch.touched.add(row["conversation_id"])
         elif table_name == "conversations":
@@ -134,4 +143,8 @@ def rederive(conn: Connection, project_id: str, conversation_ids: Iterable[str])
     any_scope = Scope(organization_id="", project_id=project_id)
     for conversation in get_conversations(conn, any_scope, conversation_ids).values():
         scope = Scope(conversation.organization_id, project_id, conversation.integration_id)
-        derive_threads(conn, scope, conversation, replacing=True)
+        # Changed questions lose their annotations, and the counts of them go too.
+        with summaries.kept_current(
+            conn, project_id, [conversation.id], parts=(summaries.THREADS,)
+        ):
+            derive_threads(conn, scope, conversation, replacing=True)

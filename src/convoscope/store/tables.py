@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -265,9 +266,9 @@ events = Table(
 
 # One question and its answer, derived from a conversation on every upsert (API.md §4.10).
 # The annotation columns (is_on_topic … are_ai_annotations_verified) stay NULL until an
-# annotator fills them. Feedback flags are not stored: they are computed at query time
-# from the feedback on the messages at positions first_position..last_position, so they
-# can never go stale.
+# annotator fills them. The feedback flags are stored (migration 0012) and set in the
+# same transaction as every write of the thread or of feedback on its messages
+# (store/threads.py, ``feedback_flag``), so they never lag the feedback table.
 semantic_threads = Table(
     "semantic_threads",
     metadata,
@@ -291,6 +292,8 @@ semantic_threads = Table(
     Column("last_message_time", UtcDateTime, nullable=False),
     Column("last_updated", UtcDateTime, nullable=False),
     Column("is_initial_question_answer", Boolean, nullable=False),
+    Column("has_positive_feedback", Boolean, nullable=False, server_default=text("false")),
+    Column("has_negative_feedback", Boolean, nullable=False, server_default=text("false")),
     Column("is_on_topic", Boolean),
     Column("is_clear", Boolean),
     Column("is_documented", Boolean),
@@ -333,6 +336,61 @@ semantic_threads = Table(
         "is_feature_supported",
         "subject",
     ),
+)
+
+# The dashboard's counts per project, UTC day and integration, kept up to date in the same
+# transaction as every write they count (store/summaries.py; migration 0012). A primary
+# key column cannot be NULL, so a missing integration, category or sentiment is '' and an
+# unknown boolean annotation is -1 (else 0 or 1). Rows whose counts reach 0 are deleted.
+conversation_days = Table(
+    "conversation_days",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("integration_id", String(64), primary_key=True),
+    Column("conversations", Integer, nullable=False),
+)
+
+# Who logged conversations on a day: the JSON text of userProperties.id (its first 256
+# characters), as the query engine's countDistinct compares it. Unique users of a period
+# are the distinct keys over its days; forgetting a user deletes their rows with their
+# conversations.
+user_days = Table(
+    "user_days",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("integration_id", String(64), primary_key=True),
+    Column("user_key", Text, primary_key=True),
+    Column("conversations", Integer, nullable=False),
+)
+
+# Feedback by the day it was given (created_at) and its type.
+feedback_days = Table(
+    "feedback_days",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("integration_id", String(64), primary_key=True),
+    Column("type", String(16), primary_key=True),
+    Column("feedback", Integer, nullable=False),
+)
+
+# Questions (semantic threads) by the day of their first message and the annotations the
+# dashboard groups by, with how many of them got positive and negative feedback.
+thread_days = Table(
+    "thread_days",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("integration_id", String(64), primary_key=True),
+    Column("category", Text, primary_key=True),
+    Column("sentiment", Text, primary_key=True),
+    Column("documented", SmallInteger, primary_key=True),
+    Column("confident", SmallInteger, primary_key=True),
+    Column("questions", Integer, nullable=False),
+    Column("positive", Integer, nullable=False),
+    Column("negative", Integer, nullable=False),
 )
 
 # What the annotator knows about a project: its glossary of first-party terms (set with

@@ -16,8 +16,11 @@ of the conversation, so a thread never outlives or lags its conversation:
   so the worker annotates each version of a thread once; one with the same question and
   answer keeps its annotations until the worker replaces them.
 
-The feedback flags are not stored here; the query layer computes them from the feedback
-table (see ``convoscope.query.fields``).
+A thread's feedback flags (``has_positive_feedback``, ``has_negative_feedback``) are
+stored on it and have one definition, ``feedback_flag``: set whenever the thread is
+derived and whenever feedback on its messages is written or deleted. The query fields
+``hasPositiveFeedback``/``hasNegativeFeedback`` and the annotation worker read the
+columns.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, insert, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.store.prepared import Prepared
 from convoscope.store.records import Conversation, Message, Scope
-from convoscope.store.tables import semantic_threads
+from convoscope.store.tables import feedback, messages, semantic_threads
 
 USER_ROLES = frozenset({"user", "customer"})
 # Roles whose text is not part of an answer: instructions, not replies.
@@ -127,6 +131,66 @@ class _Previous:
     state: dict[str, Any]
 
 
+def feedback_flag(kind: str) -> ColumnElement[bool]:
+    """Whether feedback of ``kind`` names a message of the thread (the messages at
+    positions first_position..last_position of its conversation), for the thread row
+    in the statement around it.
+
+    EXISTS, not a join: a thread with two thumbs-down is still one thread.
+    """
+    t = semantic_threads
+    return exists(
+        select(1)
+        .select_from(
+            feedback.join(
+                messages,
+                and_(
+                    messages.c.project_id == feedback.c.project_id,
+                    messages.c.id == feedback.c.message_id,
+                ),
+            )
+        )
+        .where(
+            feedback.c.project_id == t.c.project_id,
+            feedback.c.conversation_id == t.c.conversation_id,
+            feedback.c.type == kind,
+            messages.c.position.between(t.c.first_position, t.c.last_position),
+        )
+    )
+
+
+_REFRESH_FLAGS = Prepared(
+    update(semantic_threads)
+    .where(
+        semantic_threads.c.project_id == bindparam("where_project_id"),
+        semantic_threads.c.conversation_id == bindparam("where_conversation_id"),
+    )
+    .values(
+        has_positive_feedback=feedback_flag("positive"),
+        has_negative_feedback=feedback_flag("negative"),
+    )
+)
+
+
+def refresh_feedback_flags(conn: Connection, project_id: str, conversation_id: str) -> None:
+    """Set the feedback flags of the conversation's threads from its feedback now."""
+    _REFRESH_FLAGS.execute(
+        conn, {"where_project_id": project_id, "where_conversation_id": conversation_id}
+    )
+
+
+def refresh_all_feedback_flags(conn: Connection, project_id: str) -> None:
+    """Set the feedback flags of every thread of the project (bulk loads)."""
+    conn.execute(
+        update(semantic_threads)
+        .where(semantic_threads.c.project_id == project_id)
+        .values(
+            has_positive_feedback=feedback_flag("positive"),
+            has_negative_feedback=feedback_flag("negative"),
+        )
+    )
+
+
 def derive_threads(
     conn: Connection, scope: Scope, conversation: Conversation, *, replacing: bool = True
 ) -> None:
@@ -141,6 +205,9 @@ def derive_threads(
     kept = _delete_from(conn, scope, conversation.id, 0, None) if replacing else {}
     splits = split_threads(conversation.messages)
     _insert(conn, _rows(scope, conversation, splits, 0, datetime.now(UTC)), kept)
+    if replacing:
+        # New threads start without flags; a stored conversation may have feedback.
+        refresh_feedback_flags(conn, scope.project_id, conversation.id)
 
 
 def update_threads(
@@ -188,7 +255,11 @@ def update_threads(
     if len(stored_ranges) > kept_threads:
         links = {m.id: m.links for m in before}
         previous = _delete_from(conn, scope, conversation.id, kept_threads, links)
-    _insert(conn, _rows(scope, conversation, splits, kept_threads, now), previous)
+    rows = _rows(scope, conversation, splits, kept_threads, now)
+    _insert(conn, rows, previous)
+    if rows:
+        # Threads derived again start without flags; their messages may have feedback.
+        refresh_feedback_flags(conn, scope.project_id, conversation.id)
 
 
 def _insert(conn: Connection, rows: list[dict[str, Any]], previous: dict[str, _Previous]) -> None:
@@ -277,6 +348,8 @@ def _rows(
             "last_updated": now,
             "is_initial_question_answer": index == 0,
             "_cited": _cited([m.links for m in members]),
+            "has_positive_feedback": False,
+            "has_negative_feedback": False,
         }
         row.update(dict.fromkeys(ANNOTATION_COLUMNS))
         row.update(STATE_COLUMNS)

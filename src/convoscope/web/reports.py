@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, and_, distinct, func, select
+from sqlalchemy import Connection
 
 from convoscope.query.fields import CONVERSATIONS, FEEDBACK, SEMANTIC_THREADS
 from convoscope.query.searches import top_search_queries, weekly_search_users
-from convoscope.store.tables import feedback, messages, semantic_threads
+from convoscope.web import summaries
 from convoscope.web.window import Window, condition, count, run, share
 
 Report = dict[str, Any]
@@ -22,24 +22,19 @@ LATEST_NEGATIVE = 10
 EXAMPLES = 3
 # Threads read for example questions and gap summaries, newest first.
 SAMPLE_THREADS = 500
+# Groups a DSL query may return; more than the categories of any project's window.
+MAX_GROUPS = 100_000
 
 
-def _totals(conn: Connection, project_id: str, window: Window) -> dict[str, int]:
+def _dsl_totals(
+    conn: Connection, project_id: str, window: Window, *, with_users: bool
+) -> dict[str, int]:
+    select_users = [{"type": "aggregation", "aggregation": "countDistinct",
+                     "field": "userProperties", "path": ["id"]}] if with_users else []  # fmt: skip
     conversations = run(
         conn,
         CONVERSATIONS,
-        {
-            "select": [
-                count(),
-                {
-                    "type": "aggregation",
-                    "aggregation": "countDistinct",
-                    "field": "userProperties",
-                    "path": ["id"],
-                },
-            ],
-            "where": window.where("firstMessageTime"),
-        },
+        {"select": [count(), *select_users], "where": window.where("firstMessageTime")},
         project_id,
     )[0]
     threads = run(
@@ -58,10 +53,20 @@ def _totals(conn: Connection, project_id: str, window: Window) -> dict[str, int]
         {"select": [count()], "groupBy": [{"field": "type"}], "where": window.where("createdAt")},
         project_id,
     )
+    totals = _thread_totals(threads)
     by_type = {row["type"]: int(row["count"]) for row in feedback}
+    totals.update(
+        conversations=int(conversations["count"]),
+        positive=by_type.get("positive", 0),
+        negative=by_type.get("negative", 0),
+    )
+    if with_users:
+        totals["users"] = int(conversations.get("countDistinct_userProperties.id", 0))
+    return totals
+
+
+def _thread_totals(threads: list[dict[str, Any]]) -> dict[str, int]:
     return {
-        "conversations": int(conversations["count"]),
-        "users": int(conversations.get("countDistinct_userProperties.id", 0)),
         "questions": sum(int(r["count"]) for r in threads),
         "documented_known": sum(int(r["count"]) for r in threads if r["isDocumented"] is not None),
         "gaps": sum(int(r["count"]) for r in threads if r["isDocumented"] is False),
@@ -69,9 +74,35 @@ def _totals(conn: Connection, project_id: str, window: Window) -> dict[str, int]
             int(r["count"]) for r in threads if r["isAnswerConfident"] is not None
         ),
         "confident": sum(int(r["count"]) for r in threads if r["isAnswerConfident"] is True),
-        "positive": by_type.get("positive", 0),
-        "negative": by_type.get("negative", 0),
     }
+
+
+def _totals(
+    conn: Connection, project_id: str, window: Window, *, use_summaries: bool
+) -> dict[str, int]:
+    parts = summaries.split(window, enabled=use_summaries)
+    if parts.days is None:
+        return _dsl_totals(conn, project_id, window, with_users=True)
+    days, integration = parts.days, window.integration
+    by_type: dict[str, int] = defaultdict(int)
+    for (_, kind), n in summaries.feedback_per_day(conn, project_id, days, integration).items():
+        by_type[kind] += n
+    threads = summaries.thread_counts(
+        conn, project_id, days, integration, ["isDocumented", "isAnswerConfident"]
+    )
+    totals = _thread_totals(threads)
+    totals.update(
+        conversations=sum(
+            summaries.conversations_per_day(conn, project_id, days, integration).values()
+        ),
+        positive=by_type["positive"],
+        negative=by_type["negative"],
+    )
+    for edge in parts.edges:
+        for key, n in _dsl_totals(conn, project_id, edge, with_users=False).items():
+            totals[key] += n
+    totals["users"] = summaries.unique_users(conn, project_id, window, parts)
+    return totals
 
 
 def _card(key: str, label: str, value: float | None, before: float | None, kind: str) -> Report:
@@ -91,9 +122,12 @@ def _card(key: str, label: str, value: float | None, before: float | None, kind:
     }
 
 
-def overview_cards(conn: Connection, project_id: str, window: Window) -> Report:
+def overview_cards(
+    conn: Connection, project_id: str, window: Window, *, use_summaries: bool = True
+) -> Report:
     """The headline numbers of the window, each with its value in the previous period."""
-    now, then = _totals(conn, project_id, window), _totals(conn, project_id, window.previous())
+    now = _totals(conn, project_id, window, use_summaries=use_summaries)
+    then = _totals(conn, project_id, window.previous(), use_summaries=use_summaries)
 
     def positive_share(t: dict[str, int]) -> float | None:
         return share(t["positive"], t["positive"] + t["negative"])
@@ -120,17 +154,30 @@ def _series(window: Window, rows: list[dict[str, Any]], key: str) -> list[int]:
     return [by_bucket.get(bucket, 0) for bucket in window.buckets()]
 
 
-def conversations_over_time(conn: Connection, project_id: str, window: Window) -> Report:
+def conversations_over_time(
+    conn: Connection, project_id: str, window: Window, *, use_summaries: bool = True
+) -> Report:
     unit = window.unit
-    rows = run(
-        conn,
-        CONVERSATIONS,
-        {
-            "select": [{"type": "time", "timeUnit": unit, "field": "firstMessageTime"}, count()],
-            "where": window.where("firstMessageTime"),
-        },
-        project_id,
-    )
+    key = f"firstMessageTime_{unit}"
+    # Hours are not summarised; an hourly chart covers two days at most.
+    parts = summaries.split(window, enabled=use_summaries and unit == "day")
+    counts: dict[str, int] = defaultdict(int)
+    if parts.days is not None:
+        per_day = summaries.conversations_per_day(conn, project_id, parts.days, window.integration)
+        counts.update(per_day)
+    for edge in parts.edges:
+        rows = run(
+            conn,
+            CONVERSATIONS,
+            {
+                "select": [{"type": "time", "timeUnit": unit, "field": "firstMessageTime"},
+                           count()],
+                "where": edge.where("firstMessageTime"),
+            },
+            project_id,
+        )  # fmt: skip
+        for row in rows:
+            counts[row[key]] += int(row["count"])
     return {
         "title": f"Conversations per {unit}",
         "type": "line",
@@ -139,27 +186,35 @@ def conversations_over_time(conn: Connection, project_id: str, window: Window) -
         "x": unit.capitalize() + " (UTC)",
         "y": "Conversations",
         "datasets": [
-            {"label": "Conversations", "data": _series(window, rows, f"firstMessageTime_{unit}")}
+            {"label": "Conversations", "data": [counts.get(b, 0) for b in window.buckets()]}
         ],
     }
 
 
-def feedback_per_day(conn: Connection, project_id: str, window: Window) -> Report:
-    rows = run(
-        conn,
-        FEEDBACK,
-        {
-            "select": [{"type": "time", "timeUnit": "day", "field": "createdAt"}, count()],
-            "groupBy": [{"field": "type"}],
-            "where": window.where("createdAt"),
-        },
-        project_id,
-    )
+def feedback_per_day(
+    conn: Connection, project_id: str, window: Window, *, use_summaries: bool = True
+) -> Report:
+    parts = summaries.split(window, enabled=use_summaries)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    if parts.days is not None:
+        counts.update(summaries.feedback_per_day(conn, project_id, parts.days, window.integration))
+    for edge in parts.edges:
+        rows = run(
+            conn,
+            FEEDBACK,
+            {
+                "select": [{"type": "time", "timeUnit": "day", "field": "createdAt"}, count()],
+                "groupBy": [{"field": "type"}],
+                "where": edge.where("createdAt"),
+            },
+            project_id,
+        )
+        for r in rows:
+            counts[(r["createdAt_day"], r["type"])] += int(r["count"])
     labels = _days(window)
     datasets = []
     for kind, label in (("positive", "Thumbs up"), ("negative", "Thumbs down")):
-        counts = {r["createdAt_day"]: int(r["count"]) for r in rows if r["type"] == kind}
-        datasets.append({"label": label, "data": [counts.get(b, 0) for b in labels]})
+        datasets.append({"label": label, "data": [counts.get((b, kind), 0) for b in labels]})
     return {
         "title": "Feedback per day",
         "type": "bar",
@@ -179,48 +234,76 @@ def _days(window: Window) -> list[str]:
     return sorted({b[:10] + "T00:00:00.000Z" for b in window.buckets()})
 
 
-def sentiment_mix(conn: Connection, project_id: str, window: Window) -> Report:
-    rows = run(
-        conn,
-        SEMANTIC_THREADS,
-        {
-            "select": [count()],
-            "groupBy": [{"field": "sentiment"}],
-            "where": window.where("firstMessageTime", condition("sentiment", "isNotNull")),
-        },
-        project_id,
-    )
+def thread_groups(
+    conn: Connection,
+    project_id: str,
+    window: Window,
+    by: list[str],
+    *,
+    use_summaries: bool = True,
+) -> dict[tuple[Any, ...], dict[str, int]]:
+    """Questions of the window grouped by the thread fields ``by``: ``{values: {"count",
+    "positive", "negative"}}``, the last two the threads with feedback of each type."""
+    parts = summaries.split(window, enabled=use_summaries)
+    groups: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    if parts.days is not None:
+        for r in summaries.thread_counts(conn, project_id, parts.days, window.integration, by):
+            g = groups[tuple(r[name] for name in by)]
+            for measure in ("count", "positive", "negative"):
+                g[measure] += r[measure]
+    flags = [{"field": "hasPositiveFeedback"}, {"field": "hasNegativeFeedback"}]
+    for edge in parts.edges:
+        rows = run(
+            conn,
+            SEMANTIC_THREADS,
+            {
+                "select": [count()],
+                "groupBy": [{"field": name} for name in by] + flags,
+                "where": edge.where("firstMessageTime"),
+            },
+            project_id,
+            limit=MAX_GROUPS,
+        )
+        for r in rows:
+            g = groups[tuple(r[name] for name in by)]
+            n = int(r["count"])
+            g["count"] += n
+            g["positive"] += n if r["hasPositiveFeedback"] else 0
+            g["negative"] += n if r["hasNegativeFeedback"] else 0
+    return groups
+
+
+def sentiment_mix(
+    conn: Connection, project_id: str, window: Window, *, use_summaries: bool = True
+) -> Report:
+    groups = thread_groups(conn, project_id, window, ["sentiment"], use_summaries=use_summaries)
+    rows = [(k[0], g["count"]) for k, g in groups.items() if k[0] is not None and g["count"]]
     order = {"positive": 0, "neutral": 1, "negative": 2}
-    rows.sort(key=lambda r: (order.get(r["sentiment"], 3), str(r["sentiment"])))
+    rows.sort(key=lambda r: (order.get(r[0], 3), str(r[0])))
     return {
         "title": "Sentiment of questions",
         "type": "doughnut",
-        "labels": [r["sentiment"] for r in rows],
-        "datasets": [{"label": "Questions", "data": [int(r["count"]) for r in rows]}],
+        "labels": [r[0] for r in rows],
+        "datasets": [{"label": "Questions", "data": [n for _, n in rows]}],
     }
 
 
-def top_categories(conn: Connection, project_id: str, window: Window) -> Report:
-    rows = run(
-        conn,
-        SEMANTIC_THREADS,
-        {
-            "select": [count()],
-            "groupBy": [{"field": "category"}],
-            "where": window.where("firstMessageTime", condition("category", "isNotNull")),
-            "orderBy": [{"field": "count", "direction": "desc"}],
-        },
-        project_id,
-        limit=TOP_CATEGORIES,
-    )
+def top_categories(
+    conn: Connection, project_id: str, window: Window, *, use_summaries: bool = True
+) -> Report:
+    groups = thread_groups(conn, project_id, window, ["category"], use_summaries=use_summaries)
+    rows = sorted(
+        ((k[0], g["count"]) for k, g in groups.items() if k[0] is not None and g["count"]),
+        key=lambda r: (-r[1], str(r[0])),
+    )[:TOP_CATEGORIES]
     return {
         "title": "Top categories",
         "type": "bar",
         "horizontal": True,
-        "labels": [r["category"] for r in rows],
+        "labels": [r[0] for r in rows],
         "x": "Questions",
         "y": "Category",
-        "datasets": [{"label": "Questions", "data": [int(r["count"]) for r in rows]}],
+        "datasets": [{"label": "Questions", "data": [n for _, n in rows]}],
     }
 
 
@@ -260,24 +343,17 @@ def latest_negative_feedback(conn: Connection, project_id: str, window: Window) 
     }
 
 
-def topics(conn: Connection, project_id: str, window: Window) -> Report:
+def topics(
+    conn: Connection, project_id: str, window: Window, *, use_summaries: bool = True
+) -> Report:
     """Categories with volume, change, positive share, gap share and example questions."""
-    groups = [{"field": "category"}, {"field": "isDocumented"}]
-    where = window.where("firstMessageTime", condition("category", "isNotNull"))
-    now = run(conn, SEMANTIC_THREADS, {"select": [count()], "groupBy": groups, "where": where},
-              project_id)  # fmt: skip
-    before = run(
-        conn,
-        SEMANTIC_THREADS,
-        {
-            "select": [count()],
-            "groupBy": [{"field": "category"}],
-            "where": window.previous().where(
-                "firstMessageTime", condition("category", "isNotNull")
-            ),
-        },
-        project_id,
+    now = thread_groups(
+        conn, project_id, window, ["category", "isDocumented"], use_summaries=use_summaries
     )
+    before = thread_groups(
+        conn, project_id, window.previous(), ["category"], use_summaries=use_summaries
+    )
+    where = window.where("firstMessageTime", condition("category", "isNotNull"))
     samples = run(
         conn,
         SEMANTIC_THREADS,
@@ -290,16 +366,17 @@ def topics(conn: Connection, project_id: str, window: Window) -> Report:
         limit=SAMPLE_THREADS,
     )
     stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for r in now:
-        s = stats[r["category"]]
-        n = int(r["count"])
+    for (category, documented), g in now.items():
+        if category is None or not g["count"]:
+            continue
+        s = stats[category]
+        n = g["count"]
         s["questions"] += n
-        s["documented_known"] += n if r["isDocumented"] is not None else 0
-        s["gaps"] += n if r["isDocumented"] is False else 0
-    for category, kind, n in rated_threads_by_category(conn, project_id, window):
-        if category in stats:
-            stats[category][kind] += n
-    previous = {r["category"]: int(r["count"]) for r in before}
+        s["documented_known"] += n if documented is not None else 0
+        s["gaps"] += n if documented is False else 0
+        s["positive"] += g["positive"]
+        s["negative"] += g["negative"]
+    previous = {k[0]: g["count"] for k, g in before.items() if k[0] is not None}
     examples: dict[str, list[str]] = defaultdict(list)
     for r in samples:
         seen = examples[r["category"]]
@@ -320,47 +397,6 @@ def topics(conn: Connection, project_id: str, window: Window) -> Report:
             }
         )
     return {"rows": rows}
-
-
-def rated_threads_by_category(
-    conn: Connection, project_id: str, window: Window
-) -> list[tuple[str, str, int]]:
-    """(category, feedback type, threads) for the window's threads with feedback.
-
-    The one report not written in the DSL: grouping threads by ``hasPositiveFeedback``
-    evaluates its EXISTS for every thread of the window, while most threads have no
-    feedback at all (the topics call: 560 ms at 20,000 conversations on SQLite; read
-    from the feedback instead, 187 ms). Only rated messages are visited. Feedback on a
-    thread comes after its first message, so ``created_at >= start`` keeps every one
-    that counts and lets the index seek.
-    """
-    t, f, m = semantic_threads, feedback, messages
-    thread_time = func.coalesce(t.c.first_message_time, t.c.last_message_time)
-    statement = (
-        select(t.c.category, f.c.type, func.count(distinct(t.c.id)))
-        .select_from(
-            f.join(m, and_(m.c.project_id == f.c.project_id, m.c.id == f.c.message_id)).join(
-                t,
-                and_(
-                    t.c.project_id == f.c.project_id,
-                    t.c.conversation_id == f.c.conversation_id,
-                    m.c.position.between(t.c.first_position, t.c.last_position),
-                ),
-            )
-        )
-        .where(
-            f.c.project_id == project_id,
-            f.c.created_at >= window.start,
-            # Behind coalesce, which no index holds: SQLite then starts from the rated
-            # feedback, not from every thread of the window (13.6 s -> see bench).
-            thread_time >= window.start,
-            thread_time < window.end,
-            t.c.category.is_not(None),
-            *([t.c.integration_id == window.integration] if window.integration else []),
-        )
-        .group_by(t.c.category, f.c.type)
-    )
-    return [(str(c), str(k), int(n)) for c, k, n in conn.execute(statement)]
 
 
 GAP_KINDS = (
