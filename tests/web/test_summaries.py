@@ -20,11 +20,11 @@ from sqlalchemy import Connection, Engine, func, select
 from convoscope.store import annotations as annotation_store
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as feedback_store
-from convoscope.store import migrate, summaries
+from convoscope.store import migrate, summaries, transfer
 from convoscope.store.erasure import delete_conversations, expired_conversations, forget_user
 from convoscope.store.records import ConversationIn, FeedbackIn, MessageIn, Scope
 from convoscope.store.tables import semantic_threads, user_days
-from convoscope.store.threads import feedback_flag
+from convoscope.store.threads import ANNOTATION_COLUMNS, feedback_flag
 from convoscope.web import reports
 from convoscope.web.window import Window
 from tests.conftest import ProjectKeys
@@ -234,4 +234,34 @@ def test_0012_builds_the_summaries_and_flags_of_stored_data(
             )
         ).all()
     assert sorted(flagged) == [("c1", 1), ("c4", 1), ("c5", 1)]
+    assert_consistent(engine, p)
+
+
+def test_an_import_counts_its_conversations_and_restored_annotations(
+    engine: Engine, project: ProjectKeys
+) -> None:
+    scope, p = project.scope, project.scope.project_id
+    with engine.begin() as conn:
+        transfer.insert_conversations(conn, scope, [conversation(n) for n in range(10)])
+        feedback_store.upsert_feedback(
+            conn, scope, FeedbackIn(type="positive", message_id="m2-0a", id="fbi")
+        )
+        threads = conn.execute(
+            select(semantic_threads.c.id, semantic_threads.c.conversation_id).where(
+                semantic_threads.c.project_id == p
+            )
+        ).all()
+        values = {name: None for name in ANNOTATION_COLUMNS}
+        transfer.restore_threads(
+            conn,
+            scope,
+            [
+                transfer.ThreadState(
+                    id=t.id, conversation_id=t.conversation_id, status="done", attempts=0,
+                    error=None,
+                    values={**values, "category": CATEGORIES[i % 4], "is_documented": i % 2 == 0},
+                )
+                for i, t in enumerate(threads)
+            ],
+        )  # fmt: skip
     assert_consistent(engine, p)

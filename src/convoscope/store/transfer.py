@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, exists, select, update
 
 from convoscope.errors import Conflict, ConvoscopeError, InvalidInput
+from convoscope.store import summaries
 from convoscope.store.conversations import _conversation_row, _message_row
 from convoscope.store.feedback import _from_row as _feedback_from_row
 from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params
@@ -122,6 +123,19 @@ def insert_conversations(
     stored = [r for r in results if isinstance(r, Conversation)]
     if not stored:
         return results
+    # The dashboard's counts of them (store/summaries.py).
+    with summaries.kept_current(conn, scope.project_id, [c.id for c in stored], new=True):
+        _insert(conn, scope, stored, with_log, now)
+    return results
+
+
+def _insert(
+    conn: Connection,
+    scope: Scope,
+    stored: list[Conversation],
+    with_log: dict[str | None, list[bool]],
+    now: datetime,
+) -> None:
     _insert_present(
         conn, _INSERT_CONVERSATIONS, [_conversation_row(c, logged_at=now) for c in stored]
     )
@@ -139,7 +153,6 @@ def insert_conversations(
     )
     if _UNATTACHED_EVENT.first(conn, {"project_id": scope.project_id}) is not None:
         _adopt_events(conn, scope, stored)
-    return results
 
 
 def _insert_present(conn: Connection, statement: Prepared, rows: list[dict[str, Any]]) -> None:
@@ -160,6 +173,7 @@ def _insert_present(conn: Connection, statement: Prepared, rows: list[dict[str, 
 
 def restore_threads(conn: Connection, scope: Scope, states: Iterable[ThreadState]) -> None:
     """Give derived threads the annotations and status they had where they came from."""
+    states = list(states)
     rows = [
         {
             **s.values,
@@ -172,7 +186,10 @@ def restore_threads(conn: Connection, scope: Scope, states: Iterable[ThreadState
         for s in states
     ]
     if rows:
-        _RESTORE_THREAD.executemany(conn, rows)
+        # Annotations are what the dashboard's question counts group by.
+        touched = [s.conversation_id for s in states]
+        with summaries.kept_current(conn, scope.project_id, touched, parts=(summaries.THREADS,)):
+            _RESTORE_THREAD.executemany(conn, rows)
 
 
 def conversation_id_pages(conn: Connection, scope: Scope, *, page_size: int) -> Iterator[list[str]]:
