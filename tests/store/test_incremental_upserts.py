@@ -75,9 +75,11 @@ def test_a_turn_writes_as_many_rows_at_the_thirtieth_turn_as_at_the_second(
     engine: Engine, project: ProjectKeys, ids: bool
 ) -> None:
     written = [log(engine, project.scope, body(turns(n, ids=ids))) for n in range(1, 31)]
-    # The conversation's row, the turn's two messages and its thread: nothing earlier.
-    assert written[1:] == [4] * 29
-    assert written[0] == 4
+    # The conversation's row, the turn's two messages, its thread and the day's count of
+    # questions (store/summaries.py): nothing earlier. The first log also counts the
+    # conversation.
+    assert written[1:] == [5] * 29
+    assert written[0] == 6
     with engine.connect() as conn:
         stored = get_conversation(conn, project.scope, "c1")
         assert len(stored.messages) == 60

@@ -223,7 +223,7 @@ def test_0012_builds_the_summaries_and_flags_of_stored_data(
                                         message_id=f"m{n}-1a", id=f"fb{n}")
             )  # fmt: skip
         expected = summary_rows(conn, p)
-    migrate.downgrade(engine, "0011")
+    migrate.downgrade(engine, "0013")
     migrate.upgrade(engine)
     with engine.connect() as conn:
         assert summary_rows(conn, p) == expected

@@ -159,23 +159,34 @@ def feedback_flag(kind: str) -> ColumnElement[bool]:
     )
 
 
+_POSITIVE, _NEGATIVE = feedback_flag("positive"), feedback_flag("negative")
+# Only the threads whose flags change are written: a re-log of a long conversation must
+# not rewrite every thread it has (store/conversations.py).
 _REFRESH_FLAGS = Prepared(
     update(semantic_threads)
     .where(
         semantic_threads.c.project_id == bindparam("where_project_id"),
         semantic_threads.c.conversation_id == bindparam("where_conversation_id"),
+        semantic_threads.c.position >= bindparam("where_position"),
+        (semantic_threads.c.has_positive_feedback != _POSITIVE)
+        | (semantic_threads.c.has_negative_feedback != _NEGATIVE),
     )
-    .values(
-        has_positive_feedback=feedback_flag("positive"),
-        has_negative_feedback=feedback_flag("negative"),
-    )
+    .values(has_positive_feedback=_POSITIVE, has_negative_feedback=_NEGATIVE)
 )
 
 
-def refresh_feedback_flags(conn: Connection, project_id: str, conversation_id: str) -> None:
-    """Set the feedback flags of the conversation's threads from its feedback now."""
+def refresh_feedback_flags(
+    conn: Connection, project_id: str, conversation_id: str, *, from_position: int = 0
+) -> None:
+    """Set the feedback flags of the conversation's threads (those at ``from_position``
+    and after) from its feedback now."""
     _REFRESH_FLAGS.execute(
-        conn, {"where_project_id": project_id, "where_conversation_id": conversation_id}
+        conn,
+        {
+            "where_project_id": project_id,
+            "where_conversation_id": conversation_id,
+            "where_position": from_position,
+        },
     )
 
 
@@ -259,7 +270,7 @@ def update_threads(
     _insert(conn, rows, previous)
     if rows:
         # Threads derived again start without flags; their messages may have feedback.
-        refresh_feedback_flags(conn, scope.project_id, conversation.id)
+        refresh_feedback_flags(conn, scope.project_id, conversation.id, from_position=kept_threads)
 
 
 def _insert(conn: Connection, rows: list[dict[str, Any]], previous: dict[str, _Previous]) -> None:

@@ -1,7 +1,10 @@
 """dashboard summaries: counts per day kept on write, feedback flags stored on threads
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0013
+
+Numbered before 0013 but applied after it: 0013 landed first, and a database already
+at 0013 must still get this one.
 
 At 1,000,000 conversations the overview took 4.0 s on SQLite (unique users read every
 conversation's JSON in the window, twice), topics 1.9 s and the conversation list
@@ -19,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
