@@ -68,6 +68,22 @@ def test_weekly_users_start_weeks_on_monday_and_fall_back_to_user_id(searched: E
         ]
 
 
+def test_both_reports_end_where_the_period_ends(searched: Engine) -> None:
+    """The dashboard's Search page has a start and an end, as every page does."""
+    with searched.connect() as conn:
+        after, before = at("2025-03-03 00:00:00"), at("2025-03-06 10:00:00")
+        assert weekly_search_users(conn, PROJECT, after, before) == [
+            {"week": "2025-03-03T00:00:00.000Z", "unique_users": "3"},
+        ]
+        assert top_search_queries(conn, PROJECT, after, before) == [
+            {"search_query": "billing", "count": "2"},
+            {"search_query": "rotate key", "count": "1"},
+        ]
+        assert weekly_search_users(conn, PROJECT, None, at("2025-03-03 00:00:00")) == [
+            {"week": "2025-02-24T00:00:00.000Z", "unique_users": "1"},
+        ]
+
+
 def test_top_queries_count_search_events_only(searched: Engine) -> None:
     with searched.connect() as conn:
         assert top_search_queries(conn, PROJECT, None) == [

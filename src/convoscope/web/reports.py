@@ -468,8 +468,8 @@ def gaps(conn: Connection, project_id: str, window: Window) -> Report:
 
 
 def search_report(conn: Connection, project_id: str, window: Window) -> Report:
-    """Top search queries and weekly searching users since the window's start."""
+    """Top search queries and weekly searching users of the window."""
     return {
-        "top": top_search_queries(conn, project_id, window.start),
-        "weekly": weekly_search_users(conn, project_id, window.start),
+        "top": top_search_queries(conn, project_id, window.start, window.end),
+        "weekly": weekly_search_users(conn, project_id, window.start, window.end),
     }
