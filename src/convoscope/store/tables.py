@@ -323,7 +323,8 @@ semantic_threads = Table(
     Index(None, "project_id", "first_message_time"),
     Index(None, "project_id", "conversation_id", "position", unique=True),
     Index(None, "project_id", "annotation_status"),
-    # Covers the dashboard's reports over threads (migration 0010).
+    # Covers the dashboard's reports over threads (migration 0010) and the threads the
+    # conversation list's filters pick (0012: the feedback flags and conversation_id).
     Index(
         "ix_semantic_threads_dashboard",
         "project_id",
@@ -335,6 +336,9 @@ semantic_threads = Table(
         "is_answer_confident",
         "is_feature_supported",
         "subject",
+        "has_positive_feedback",
+        "has_negative_feedback",
+        "conversation_id",
     ),
 )
 

@@ -191,14 +191,15 @@ def refresh_feedback_flags(
 
 
 def refresh_all_feedback_flags(conn: Connection, project_id: str) -> None:
-    """Set the feedback flags of every thread of the project (bulk loads)."""
+    """Set the feedback flags of every thread of the project (after a bulk load)."""
+    t = semantic_threads.c
     conn.execute(
         update(semantic_threads)
-        .where(semantic_threads.c.project_id == project_id)
-        .values(
-            has_positive_feedback=feedback_flag("positive"),
-            has_negative_feedback=feedback_flag("negative"),
+        .where(
+            t.project_id == project_id,
+            (t.has_positive_feedback != _POSITIVE) | (t.has_negative_feedback != _NEGATIVE),
         )
+        .values(has_positive_feedback=_POSITIVE, has_negative_feedback=_NEGATIVE)
     )
 
 

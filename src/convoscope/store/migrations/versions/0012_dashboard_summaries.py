@@ -27,6 +27,13 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("conversation_days", "user_days", "feedback_days", "thread_days")
+INDEX = "ix_semantic_threads_dashboard"
+# 0010's columns; the conversation list's filters on threads (category, sentiment,
+# feedback) read them with the flags and conversation_id from the index alone.
+INDEX_COLUMNS = ["project_id", "first_message_time", "integration_id", "category",
+                 "sentiment", "is_documented", "is_answer_confident", "is_feature_supported",
+                 "subject"]  # fmt: skip
+ADDED_COLUMNS = ["has_positive_feedback", "has_negative_feedback", "conversation_id"]
 
 
 def _key(name: str, type_: Any) -> sa.Column[Any]:
@@ -86,6 +93,9 @@ def upgrade() -> None:
                                 "sentiment", "documented", "confident", name="pk_thread_days"),
     )  # fmt: skip
     _backfill(dialect)
+    op.drop_index(INDEX, table_name="semantic_threads")
+    op.create_index(INDEX, "semantic_threads", INDEX_COLUMNS + ADDED_COLUMNS)
+    op.execute(f"ANALYZE {INDEX if dialect == 'sqlite' else 'semantic_threads'}")
 
 
 def _flag(kind: str) -> str:
@@ -160,6 +170,8 @@ def _backfill(dialect: str) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(INDEX, table_name="semantic_threads")
+    op.create_index(INDEX, "semantic_threads", INDEX_COLUMNS)
     for table in reversed(TABLES):
         op.drop_table(table)
     for name in ("has_negative_feedback", "has_positive_feedback"):
