@@ -5,7 +5,6 @@ A wrong value fails at start with a message that names the variable and says how
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -110,7 +109,8 @@ class Settings(BaseSettings):
             )
         if not (value.startswith("sqlite:///") or value.startswith("postgresql+psycopg://")):
             raise ValueError(
-                f"must start with sqlite:/// or postgresql+psycopg://; got {_redact(value)!r}"
+                "must start with sqlite:/// or postgresql+psycopg://; "
+                f"got {hide_credentials(value)!r}"
             )
         return value
 
@@ -124,7 +124,7 @@ class Settings(BaseSettings):
             if not url.startswith("postgresql+psycopg://"):
                 raise ValueError(
                     "each replica must be a postgresql+psycopg://… URL (SQLite has no "
-                    f"replicas); got {_redact(url)!r}"
+                    f"replicas); got {hide_credentials(url)!r}"
                 )
         return value
 
@@ -148,12 +148,6 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    @property
-    def sqlite_path(self) -> Path | None:
-        if not self.is_sqlite:
-            return None
-        return Path(self.database_url.removeprefix("sqlite:///"))
-
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning pydantic's report into one line per bad variable."""
@@ -167,11 +161,12 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError("\n".join(lines)) from None
 
 
-def _redact(url: str) -> str:
-    """Hide a password in a database URL before it reaches a message."""
-    if "@" not in url or "://" not in url:
+def hide_credentials(url: str) -> str:
+    """``url`` with the password of any ``user:password@`` replaced by ``***``, so a URL
+    (a database's, an LLM server's) can be quoted in a message or a log."""
+    head, at, host = url.rpartition("@")
+    if not at:
         return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
+    scheme, sep, credentials = head.rpartition("://")
     user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    return f"{scheme}{sep}{user}:***@{host}"

@@ -97,5 +97,6 @@ async def test_sdk_queries_annotated_threads(
         while await worker.run_once():
             pass
     finally:
-        db.close()
+        db.writer.stop()
+        engine.dispose()
     run_scenario("annotated_threads.mjs", {**keys_env(live_server), "CONVOSCOPE_RUN": run})

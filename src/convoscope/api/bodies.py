@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from convoscope.api.problems import field_path
 from convoscope.errors import QueryError
 from convoscope.query.fields import Resource
 from convoscope.query.model import Query
@@ -31,7 +32,7 @@ def parse_body(model: type[M], body: Any) -> M:
 def query_error_from(err: ValidationError) -> QueryError:
     item = err.errors()[0]
     loc = _without_union_tags(item["loc"])
-    where = field_path(loc) or "body"
+    where = field_path(loc, from_request=False) or "body"
     message = str(item.get("msg", "is invalid")).removeprefix("Value error, ")
     # pydantic says "Input should be a valid list"; the rest of the DSL says "must be".
     message = re.sub(r"^(Input|String|List|Value) should (be )?", "must \\2", message)
@@ -44,17 +45,6 @@ def query_error_from(err: ValidationError) -> QueryError:
     elif item["type"] == "model_type" or item["type"] == "dict_type":
         message = "must be a JSON object"
     return QueryError(f"{where}: {message}", field=where)
-
-
-def field_path(loc: tuple[int | str, ...]) -> str:
-    """``('select', 0, 'field')`` -> ``select[0].field``."""
-    out = ""
-    for item in loc:
-        if isinstance(item, int):
-            out += f"[{item}]"
-        else:
-            out += f".{item}" if out else item
-    return out
 
 
 def _without_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:

@@ -138,14 +138,15 @@ _TYPE_BRANCHES = (
 )
 
 
-def field_path(loc: tuple[int | str, ...], *, prefix: str = "") -> str:
+def field_path(loc: tuple[int | str, ...], *, prefix: str = "", from_request: bool = True) -> str:
     """``('body', 'openai', 'messages', 0, 'role')`` -> ``messages[0].role``.
 
-    Drops what FastAPI and pydantic add: the ``body`` root, the discriminator tag of a
-    union, and the name of the union branch that was tried (``str``, ``list[ContentPart]``).
+    Drops what FastAPI and pydantic add: the ``body`` root (of a location FastAPI made,
+    ``from_request``), the discriminator tag of a union, and the name of the union branch
+    that was tried (``str``, ``list[ContentPart]``).
     """
     items = list(loc)
-    if items and items[0] in {"body", "query", "path", "header"}:
+    if from_request and items and items[0] in {"body", "query", "path", "header"}:
         items = items[1:]
     if items and items[0] in _UNION_TAGS:
         items = items[1:]

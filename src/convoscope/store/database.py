@@ -55,10 +55,6 @@ class Database:
     def start(self) -> None:
         self.writer.start()
 
-    def close(self) -> None:
-        self.writer.stop()
-        self.engine.dispose()
-
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Read on the primary: sees every write acknowledged so far."""
         return await to_thread.run_sync(self._read, self.engine, fn, limiter=self._readers)

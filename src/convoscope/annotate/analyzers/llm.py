@@ -47,6 +47,7 @@ from convoscope.annotate.analyzers.llm_schema import (
     reply_schema,
 )
 from convoscope.annotate.model import Analyzer, Annotation, ProjectContext, ThreadText
+from convoscope.settings import hide_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class LLMSettings:
             raise InvalidLLMSetting(
                 "base_url",
                 "must start with http:// or https:// (for OpenAI: https://api.openai.com/v1); "
-                f"got {_hide_credentials(self.base_url)!r}",
+                f"got {hide_credentials(self.base_url)!r}",
             )
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         if not self.model.strip():
@@ -366,12 +367,3 @@ def _unique(items: Sequence[str]) -> list[str]:
 
 def _env_name(field_name: str) -> str:
     return ENV_PREFIX + field_name.upper()
-
-
-def _hide_credentials(url: str) -> str:
-    """`url` with any ``user:password@`` replaced, so a bad URL can be quoted in an error."""
-    head, at, host = url.rpartition("@")
-    if not at:
-        return url
-    scheme = head.split("://", 1)[0] + "://" if "://" in head else ""
-    return f"{scheme}***@{host}"
