@@ -112,7 +112,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     mount_dashboard(app, settings)
     install_problem_handlers(app)
     install_openapi(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_sends_in_progress=settings.write_queue_limit,
+    )
     return app
 
 

@@ -46,8 +46,9 @@ class Settings(BaseSettings):
     )
     write_queue_limit: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         2_000,
-        description="Most writes waiting for the writer; past it a write is answered 503 "
-        "with Retry-After, so overload slows clients down instead of filling memory.",
+        description="Most writes waiting for the writer, and most requests with a body "
+        "handled at once; past it a request is answered 503 with Retry-After before it is "
+        "parsed, so overload slows clients down instead of filling memory.",
     )
     query_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
         30.0, description="Time limit for one analytics query."

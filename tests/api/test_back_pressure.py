@@ -1,7 +1,9 @@
 """Overload and a stopped writer get a prompt 503, never a write that hangs or is lost.
 
 A write the queue has no room for is refused at once with ``Retry-After`` (the SDK backs
-off and retries a 503), and every write that was answered 2xx is stored.
+off and retries a 503), and every write that was answered 2xx is stored. Requests with a
+body are let in only up to the same bound: past it they are refused before their body
+is parsed, so a crowd of clients cannot fill the server's memory ahead of the queue.
 """
 
 from __future__ import annotations
@@ -82,3 +84,31 @@ async def test_a_stopped_writer_answers_503_at_once(app: FastAPI, http: httpx.As
     problem = assert_problem(response, 503)
     assert problem["detail"] == "the server is not accepting writes: it has stopped"
     assert (await http.get("/conversations/c1")).status_code == 404
+
+
+async def test_past_the_limit_a_request_is_refused_before_its_body_is_parsed(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    running, gate = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> None:
+        running.set()
+        gate.wait(10)
+
+    held = app.state.db.writer.submit(hold)
+    assert await asyncio.to_thread(running.wait, 10)
+    waiting = [
+        asyncio.ensure_future(http.post("/conversations", json=openai_conversation(f"c{i}")))
+        for i in range(2)
+    ]
+    await asyncio.sleep(0.3)  # both are in, waiting for the writer
+    broken = await http.post(
+        "/conversations", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert assert_problem(broken, 503)["code"] == "service_unavailable", "it was parsed"
+    assert broken.headers["retry-after"] == "1"
+    # Reads carry no body and wait for no writer: they are answered as ever.
+    assert (await http.get("/conversations")).status_code == 200
+    gate.set()
+    await asyncio.to_thread(held.result, 10)
+    assert [r.status_code for r in await asyncio.gather(*waiting)] == [200, 200]
