@@ -5,7 +5,8 @@ Prints one JSON object: the adjusted Rand index (ARI) of `category` against the 
 - CLINC150 (`tests/data/clinc150/`, 150 intents): `val` is what the clustering was tuned on,
   `test` is reported; each split both whole (30 resp. 20 questions per intent) and as its
   first six questions per intent (900);
-- the labelled set (`tests/data/annotation_labelled.jsonl`), per product;
+- the labelled set (`tests/data/annotation_labelled.jsonl`), per product, for the categories
+  and for their coarser groups, with the share of questions a top ten of each shows;
 
 and language accuracy (first language = label) on the labelled set.
 
@@ -20,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,10 @@ def clinc_ari(analyzer: OfflineAnalyzer, rows: list[dict[str, str]]) -> dict[str
     }
 
 
+def top_ten_share(labels: list[str | None]) -> float:
+    return round(sum(n for _, n in Counter(labels).most_common(10)) / len(labels), 2)
+
+
 def labelled(analyzer: OfflineAnalyzer) -> dict[str, Any]:
     rows = [json.loads(line) for line in LABELLED.open(encoding="utf-8")]
     per_project: dict[str, Any] = {}
@@ -81,6 +87,11 @@ def labelled(analyzer: OfflineAnalyzer) -> dict[str, Any]:
         context = analyzer.fit_context(threads, ProjectContext())
         annotations = analyzer.analyze_batch(threads, context)
         pairs = list(zip(mine, annotations, strict=True))
+        model = context.categories
+        groups = [
+            model.group_name(model.names.index(a.category or "")) if model else None
+            for a in annotations
+        ]
         right += sum(a.languages[:1] == [r["labels"]["language"]] for r, a in pairs)
         per_project[project] = {
             "threads": len(mine),
@@ -92,6 +103,13 @@ def labelled(analyzer: OfflineAnalyzer) -> dict[str, Any]:
                 ),
                 3,
             ),
+            "groups": len(set(groups)),
+            "groupAri": round(
+                adjusted_rand_score([r["labels"]["category"] for r in mine], groups), 3
+            ),
+            # what a dashboard's top ten shows of the product's questions
+            "topTenShare": top_ten_share([a.category for a in annotations]),
+            "topTenGroupShare": top_ten_share(groups),
         }
     return {"categories": per_project, "language_accuracy": round(right / len(rows), 3)}
 

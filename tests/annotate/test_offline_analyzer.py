@@ -721,7 +721,34 @@ def test_category_model_survives_a_json_round_trip() -> None:
         model.sizes,
         model.next_id,
     )
+    assert (again.groups, again.group_names) == (model.groups, model.group_names)
+    assert len(model.groups) == len(model.ids) and model.group_names
     assert np.allclose(again.centroids, model.centroids, atol=1e-6)
+
+
+def test_a_model_saved_before_groups_existed_still_loads() -> None:
+    model, _ = fit_categories(blob_terms(3, 20), blobs(3, 20, seed=5), embedder="test")
+    saved = model.to_json_dict()
+    del saved["groups"], saved["groupNames"]
+    again = CategoryModel.from_json_dict(saved)
+    assert again.names == model.names and again.group_name(0) is None
+
+
+def test_groups_are_coarser_than_categories_and_nearer_the_intended_topics(
+    analyzer: OfflineAnalyzer, rows: list[dict[str, Any]]
+) -> None:
+    mine = [r for r in rows if r["project"] == "nimbus"]
+    threads = [thread_of(r) for r in mine]
+    context = analyzer.fit_context(threads, ProjectContext(glossary=GLOSSARIES["nimbus"]))
+    model = context.categories
+    assert model is not None
+    categories = [a.category or "" for a in analyzer.analyze_batch(threads, context)]
+    groups = [model.group_name(model.names.index(c)) for c in categories]
+    intended = [r["labels"]["category"] for r in mine]
+    assert len(set(groups)) < len(set(categories))
+    # Measured 0.42 for the groups (15), 0.30 for the categories (27), 10 intended topics.
+    assert adjusted_rand_score(intended, groups) >= 0.36
+    assert adjusted_rand_score(intended, groups) > adjusted_rand_score(intended, categories)
 
 
 def test_analyzer_categories_stay_stable_when_a_project_grows(

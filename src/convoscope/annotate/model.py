@@ -103,7 +103,9 @@ class CategoryModel:
     """Category state of one project: a centroid, a stable id and a name per category.
 
     `centroids` are unit vectors in the embedding space named by `embedder`; a model made
-    with another embedder cannot be used to assign new questions.
+    with another embedder cannot be used to assign new questions. `groups` holds, per
+    category, the index of its coarser group in `group_names` (a grouping of our own,
+    not an Inkeep field; empty in models saved before groups existed).
     """
 
     ids: tuple[str, ...]
@@ -112,6 +114,14 @@ class CategoryModel:
     sizes: tuple[int, ...]
     embedder: str
     next_id: int
+    groups: tuple[int, ...] = ()
+    group_names: tuple[str, ...] = ()
+
+    def group_name(self, index: int) -> str | None:
+        """Name of the group of the category at `index`, or None without groups."""
+        if index >= len(self.groups):
+            return None
+        return self.group_names[self.groups[index]]
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable form, for storing the model between runs."""
@@ -122,6 +132,8 @@ class CategoryModel:
             "sizes": list(self.sizes),
             "embedder": self.embedder,
             "nextId": self.next_id,
+            "groups": list(self.groups),
+            "groupNames": list(self.group_names),
         }
 
     @classmethod
@@ -134,6 +146,8 @@ class CategoryModel:
             sizes=tuple(int(s) for s in data["sizes"]),
             embedder=str(data["embedder"]),
             next_id=int(data["nextId"]),
+            groups=tuple(int(g) for g in data.get("groups", ())),
+            group_names=tuple(str(n) for n in data.get("groupNames", ())),
         )
 
 
