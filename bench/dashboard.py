@@ -249,11 +249,24 @@ def time_bare(engine: Engine, project_id: str, repeat: int) -> dict[str, float]:
     return out
 
 
-def run_engine(url: str, rows: int, repeat: int) -> dict[str, Any]:
+def run_engine(url: str, rows: int, repeat: int, *, build: bool = True) -> dict[str, Any]:
     engine = make_engine(url, pool_size=2)
     upgrade(engine)
-    project_id = load(engine, rows, messages=True)
-    add_threads(engine, project_id)
+    if build:
+        project_id = load(engine, rows, messages=True)
+        add_threads(engine, project_id)
+    else:  # a database an earlier run built (--database)
+        with engine.connect() as conn:
+            project_id = conn.execute(
+                text("SELECT id FROM projects WHERE name = 'bench'")
+            ).scalar_one()
+            for table in ("dashboard_sessions", "signin_links", "project_members",
+                          "dashboard_users"):  # fmt: skip
+                conn.execute(text(f"DELETE FROM {table}"))
+            conn.commit()
+            rows = conn.execute(
+                text("SELECT count(*) FROM conversations WHERE project_id = :p"), {"p": project_id}
+            ).scalar_one()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     link = sign_in_link(engine, project_id, base)
@@ -282,6 +295,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--engines", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=10, help="timed loads per page")
     parser.add_argument("--workdir", type=Path, default=None, help="where the databases go")
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="measure this database, filled by an earlier run, instead of building one",
+    )
     return parser.parse_args(argv)
 
 
@@ -289,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     results: dict[str, Any] = {}
+    if args.database:
+        results["database"] = run_engine(args.database, args.rows, args.repeat, build=False)
+        print(json.dumps(results, indent=2))
+        return 0
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         with databases(engines, Path(tmp)) as urls:
             for name, url in urls.items():
