@@ -243,3 +243,22 @@ def test_message_ids_taken_by_another_conversation_are_refused(
         write_lines(tmp_path / "3.jsonl", {**two, "id": "three"}, {**two, "id": "four"}),
     )
     assert [b.line for b in bad] == [1, 2]
+
+
+def test_an_export_line_naming_threads_its_messages_do_not_form_is_refused(
+    engine: Engine, project: ProjectKeys, tmp_path: Path
+) -> None:
+    conversation = openai_conversation("t", messages=[{"id": "u", "role": "user", "content": "q"}])
+    lines = [
+        {"conversation": conversation, "threads": [{"id": "st_other", "status": "done"}]},
+        {
+            "conversation": {**conversation, "id": "t2"},
+            "threads": [{"id": "st_y", "status": "odd"}],
+        },
+    ]
+    _, bad = import_file(engine, project.scope, write_lines(tmp_path / "t.jsonl", *lines))
+    assert [(b.line, b.field) for b in bad] == [
+        (1, "threads[0].id"),
+        (2, "threads[0].status"),
+    ]
+    assert stored_ids(engine, project.scope) == []

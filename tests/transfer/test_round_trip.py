@@ -116,3 +116,15 @@ def test_an_empty_project_exports_an_empty_file(
         database_url, "export", "--project", "acme", "--out", str(out)
     )
     assert out.read_bytes() == b""
+
+
+def test_an_unknown_project_is_an_error_naming_it(database_url: str, tmp_path: Path) -> None:
+    for args in (
+        ["export", "--project", "nope", "--out", str(tmp_path / "x.jsonl")],
+        ["import", str(tmp_path / "x.jsonl"), "--project", "nope"],
+    ):
+        (tmp_path / "x.jsonl").write_bytes(b"")
+        result = runner.invoke(app, args, env={"CONVOSCOPE_DATABASE_URL": database_url})
+        assert result.exit_code == 1
+        assert result.stderr.strip() == "error: no project named 'nope'"
+    assert not list(tmp_path.glob("*.partial"))

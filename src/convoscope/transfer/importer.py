@@ -278,14 +278,15 @@ def _write_threads(conn: Connection, scope: Scope, items: list[Item]) -> Counter
         for t in states
     }
     changed = []
-    for index, t in enumerate(sent):
-        before = stored.get(t.id)
-        if before is None:
-            raise InvalidInput(
-                f"no thread {t.id!r} in this conversation", field=f"threads[{index}]"
-            )
-        if not same_thread(t, before):
-            changed.append(t)
+    for item in items:
+        for index, t in enumerate(item.threads):
+            before = stored.get(t.id)
+            if before is None:  # parse_line checked the ids; the messages were refused
+                raise InvalidInput(
+                    f"no thread {t.id!r} in this conversation", field=f"threads[{index}].id"
+                )
+            if not same_thread(t, before):
+                changed.append(t)
     bulk.restore_threads(conn, scope, changed)
     counts["threads"] += len(changed)
     return counts
