@@ -254,9 +254,13 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         messages=stored,
     )
     conversation = replace(conversation, **kept)
-    # The dashboard's counts change with the conversation (store/summaries.py).
+    # The dashboard's counts change with the conversation (store/summaries.py); its
+    # feedback only when a dropped message takes some with it (a new one has none).
+    counted = summaries.EVERYTHING if dropped else (summaries.CONVERSATIONS, summaries.THREADS)
     with (
-        summaries.kept_current(conn, scope.project_id, [conversation_id], new=existing is None),
+        summaries.kept_current(
+            conn, scope.project_id, [conversation_id], parts=counted, new=existing is None
+        ),
         # The writes need no answer until the end: one round trip on PostgreSQL.
         pipelined(conn),
     ):
