@@ -3,6 +3,7 @@
     .venv/bin/python bench/ingest.py                        # SQLite
     .venv/bin/python bench/ingest.py --database both        # SQLite and PostgreSQL
     .venv/bin/python bench/ingest.py --duration 10 --rounds 3 --concurrency 16
+    .venv/bin/python bench/ingest.py --overload             # then 4x overload (bench/overload.py)
 
 What runs, all on 127.0.0.1, each server in its own process under the same uvicorn
 options (``bench.servers``), the load generator in this process (``bench.load``):
@@ -638,6 +639,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--keep", action="store_true", help="keep the working directory (databases, logs)"
     )
+    parser.add_argument(
+        "--overload",
+        action="store_true",
+        help="then offer --factor times the sustainable rate for --seconds (bench/overload.py)",
+    )
+    from bench.overload import add_arguments
+
+    add_arguments(parser)
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SCENARIOS))
@@ -721,6 +730,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
     report = build_report(args, targets, stored, machine, extra)
+    if args.overload:
+        from bench.overload import measure_overload
+
+        report["overload"] = measure_overload(args.databases, args)
+        report["ok"] = report["ok"] and report["overload"]["ok"]
     print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     return 0 if report["ok"] else 1
 

@@ -196,3 +196,120 @@ def run_load(
     """
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(_drive(port, requests, concurrency, duration_s))
+
+
+@dataclass
+class OpenLoopResult:
+    """What an open-loop run saw: requests were offered at a fixed rate, whatever the
+    answers took. Latencies are by status, in nanoseconds."""
+
+    elapsed_s: float
+    offered: int
+    # Offered while every one of the connections allowed was waiting for an answer:
+    # never sent (a real client would have queued or retried it).
+    shed: int
+    statuses: Counter[int]
+    latencies_ns: dict[int, list[int]]
+    # Indices (into the requests) of the requests answered with a 2xx.
+    acknowledged: list[int]
+    connection_errors: int = 0
+    most_connections: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+
+async def _open_loop(
+    port: int, requests: Sequence[bytes], rate: float, duration_s: float, max_connections: int
+) -> OpenLoopResult:
+    # Idle connections with when each was last answered. One idle for longer than
+    # uvicorn's keep-alive (5 s) is closed by the server, and reused just as it does that,
+    # it is reset: a client's race, not the server's answer, so such a one is replaced.
+    idle: list[tuple[_Connection, int]] = []
+    stale_ns = 4 * 10**9
+    statuses: Counter[int] = Counter()
+    latencies: dict[int, list[int]] = {}
+    acknowledged: list[int] = []
+    in_flight: set[asyncio.Task[None]] = set()
+    opened = errors = shed = most = 0
+    samples: list[str] = []
+    clock = time.perf_counter_ns
+
+    async def one(connection: _Connection | None, index: int) -> None:
+        nonlocal errors, opened
+        fresh = connection is None
+        sent = clock()
+        try:
+            if connection is None:
+                connection = await _connect(port)
+            status = await connection.send(requests[index])
+        except (ConnectionError, OSError, RuntimeError) as exc:  # uvloop: transport closed
+            errors += 1
+            if len(samples) < 5:
+                samples.append(f"{'new' if fresh else 'kept'} connection: {exc!r}")
+            opened -= 1  # its place may be taken by a new connection
+            return
+        latencies.setdefault(status, []).append(clock() - sent)
+        statuses[status] += 1
+        if 200 <= status < 300:
+            acknowledged.append(index)
+        if connection.closed:
+            opened -= 1
+        else:
+            idle.append((connection, clock()))
+
+    started = clock()
+    offered = 0
+    while offered < len(requests):
+        elapsed = (clock() - started) / 1e9
+        if elapsed >= duration_s:
+            break
+        due = min(len(requests), int(elapsed * rate) + 1)
+        while offered < due:
+            connection = None
+            while idle and connection is None:
+                connection, last = idle.pop()
+                if connection.closed or clock() - last > stale_ns:
+                    connection.close()
+                    connection = None
+                    opened -= 1
+            if connection is None and opened >= max_connections:
+                shed += 1
+            else:
+                if connection is None:
+                    opened += 1
+                    most = max(most, opened)
+                task = asyncio.ensure_future(one(connection, offered))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            offered += 1
+        await asyncio.sleep(0.001)
+    elapsed = (clock() - started) / 1e9
+    if in_flight:
+        await asyncio.gather(*in_flight)
+    for connection, _ in idle:
+        connection.close()
+    return OpenLoopResult(
+        elapsed_s=elapsed,
+        offered=offered,
+        shed=shed,
+        statuses=statuses,
+        latencies_ns=latencies,
+        acknowledged=sorted(acknowledged),
+        connection_errors=errors,
+        most_connections=most,
+        error_samples=samples,
+    )
+
+
+def run_open_loop(
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    rate: float,
+    duration_s: float,
+    max_connections: int,
+) -> OpenLoopResult:
+    """Offer ``requests`` in order at ``rate`` a second for ``duration_s``, each on an
+    idle keep-alive connection, opening up to ``max_connections``. Requests in flight at
+    the end still complete and count."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(_open_loop(port, requests, rate, duration_s, max_connections))
