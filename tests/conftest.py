@@ -26,6 +26,7 @@ from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
 from convoscope.store.migrate import upgrade
 from convoscope.store.records import Scope
+from tests.documented import checking_responses
 from tests.pgcluster import (
     PostgresCluster,
     create_database,
@@ -159,7 +160,11 @@ async def app_client(settings: Settings, engine: Engine) -> AsyncIterator[httpx.
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://convoscope") as c:
+        # Every answer is checked against the model its route documents.
+        hooks = {"response": [checking_responses(app)]}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://convoscope", event_hooks=hooks
+        ) as c:
             yield c
 
 
