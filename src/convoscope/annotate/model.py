@@ -24,11 +24,15 @@ SemanticThread field names of the API (spec §4.1):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from convoscope.store.annotation_names import WIRE_TO_COLUMN
+
+_WIRE_NAME = {column: wire for wire, column in WIRE_TO_COLUMN.items()}
 
 Sentiment = Literal["positive", "neutral", "negative"]
 Emotion = Literal["neutral", "frustrated", "confused", "satisfied", "urgent"]
@@ -43,23 +47,6 @@ QUESTION_TYPES: tuple[QuestionType, ...] = (
     "feature_request",
     "other",
 )
-
-_WIRE_NAMES: dict[str, str] = {
-    "subject": "subject",
-    "category": "category",
-    "question_type": "questionType",
-    "languages": "languages",
-    "sentiment": "sentiment",
-    "emotion": "emotion",
-    "first_party_entities": "firstPartyEntities",
-    "third_party_entities": "thirdPartyEntities",
-    "is_on_topic": "isOnTopic",
-    "is_clear": "isClear",
-    "is_documented": "isDocumented",
-    "is_feature_supported": "isFeatureSupported",
-    "is_answer_confident": "isAnswerConfident",
-    "gap_summary": "gapSummary",
-}
 
 
 @dataclass(frozen=True)
@@ -94,8 +81,9 @@ class Annotation:
     gap_summary: str | None
 
     def to_wire(self) -> dict[str, Any]:
-        """Return the fields under their SemanticThread (camelCase) names."""
-        return {wire: getattr(self, attr) for attr, wire in _WIRE_NAMES.items()}
+        """Return the fields under their SemanticThread (camelCase) names. The attributes
+        are named as the columns, so the store's one map of the names serves."""
+        return {_WIRE_NAME[f.name]: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)

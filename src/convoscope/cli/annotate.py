@@ -31,8 +31,8 @@ from convoscope.query.operators import parse_time_value
 from convoscope.schemas.threads import ThreadVerification
 from convoscope.store import annotations as store
 from convoscope.store import keys as key_store
+from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.database import Database
-from convoscope.store.threads import WIRE_TO_COLUMN
 
 threads_app = typer.Typer(help="Semantic threads.", no_args_is_help=True)
 glossary_app = typer.Typer(help="A project's first-party terms.", no_args_is_help=True)

@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import NotFound
 from convoscope.store import summaries
+from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.prepared import in_chunks
 from convoscope.store.tables import (
     annotation_contexts,
@@ -19,7 +20,6 @@ from convoscope.store.tables import (
     projects,
     semantic_threads,
 )
-from convoscope.store.threads import WIRE_TO_COLUMN
 
 PENDING, CLAIMED, DONE, FAILED = "pending", "claimed", "done", "failed"
 # What queues a thread for annotation again.

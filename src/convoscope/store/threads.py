@@ -35,6 +35,7 @@ import orjson
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.prepared import Prepared
 from convoscope.store.records import Conversation, Message, Scope
 from convoscope.store.tables import feedback, messages, semantic_threads
@@ -62,23 +63,6 @@ ANNOTATION_COLUMNS = (
     "annotated_by",
     "verified_fields",
 )
-# The annotation fields a person may verify: wire name -> column.
-WIRE_TO_COLUMN = {
-    "isOnTopic": "is_on_topic",
-    "isClear": "is_clear",
-    "isDocumented": "is_documented",
-    "isFeatureSupported": "is_feature_supported",
-    "isAnswerConfident": "is_answer_confident",
-    "gapSummary": "gap_summary",
-    "subject": "subject",
-    "category": "category",
-    "languages": "languages",
-    "firstPartyEntities": "first_party_entities",
-    "thirdPartyEntities": "third_party_entities",
-    "emotion": "emotion",
-    "sentiment": "sentiment",
-    "questionType": "question_type",
-}
 # The worker's bookkeeping on a thread, and its values while the thread waits for it.
 STATE_COLUMNS = {
     "annotation_status": "pending",

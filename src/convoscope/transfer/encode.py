@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
+from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.records import Conversation, Event, Feedback, Message
-from convoscope.store.threads import WIRE_TO_COLUMN
 from convoscope.store.transfer import ThreadState
 
 # Values a thread's annotation wire names take from its columns, both ways.

@@ -24,8 +24,9 @@ from convoscope.schemas.transfer import (
     event_line_adapter,
     export_line_adapter,
 )
+from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.records import ConversationIn, EventIn, FeedbackIn
-from convoscope.store.threads import USER_ROLES, WIRE_TO_COLUMN, thread_id
+from convoscope.store.threads import USER_ROLES, thread_id
 from convoscope.store.transfer import ThreadState
 from convoscope.transfer.encode import ANNOTATION_WIRE
 
