@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from functools import partial
 
+import pytest
 from sqlalchemy import Connection, Engine, text
 
+from convoscope.errors import ConversationNotFound
 from convoscope.store import conversations as store
 from convoscope.store.database import Database
 from convoscope.store.records import ConversationIn, MessageIn, Scope
-from convoscope.store.statistics import StatisticsUpkeep, lacks_statistics, refresh_statistics
+from convoscope.store.statistics import (
+    StatisticsUpkeep,
+    analyze_in_writer,
+    lacks_statistics,
+    refresh_statistics,
+)
 from tests.conftest import ProjectKeys
 
 
@@ -88,3 +96,26 @@ async def test_a_database_with_rows_and_no_statistics_is_refreshed_at_start(
             await asyncio.sleep(0.02)
         assert upkeep.refreshes == 1
     assert not await db.read(lacks_statistics)
+
+
+def test_an_analyze_in_a_batch_with_a_failing_write_fails_nothing_but_that_write(
+    db: Database,
+) -> None:
+    running, gate = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> None:
+        running.set()
+        gate.wait(10)
+
+    def fail(conn: Connection) -> None:
+        raise ConversationNotFound("x")
+
+    held = db.writer.submit(hold)
+    assert running.wait(10)
+    failing = db.writer.submit(fail)
+    analyzed = db.writer.submit(partial(analyze_in_writer, table="conversations"))
+    gate.set()  # the two share the next batch, run fenced because one fails
+    held.result(timeout=10)
+    with pytest.raises(ConversationNotFound):
+        failing.result(timeout=10)
+    analyzed.result(timeout=10)

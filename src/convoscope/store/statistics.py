@@ -49,8 +49,18 @@ def refresh_statistics(conn: Connection) -> None:
 
 
 def analyze(conn: Connection, table: str) -> None:
-    conn.exec_driver_sql(f"ANALYZE {table}")
+    analyze_in_writer(conn, table)
     conn.commit()
+
+
+def analyze_in_writer(conn: Connection, table: str) -> None:
+    """ANALYZE as a job of the writer, which commits it with the rest of its batch.
+
+    A job must not commit: a commit inside it ended the savepoint the writer fences each
+    job with after another job of the batch failed, and every write of the batch was then
+    answered 500 (schemathesis found it, a feedback on an unknown message in the batch).
+    """
+    conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def lacks_statistics(conn: Connection) -> bool:
@@ -93,7 +103,7 @@ class StatisticsUpkeep(Service):
     async def refresh(self) -> None:
         if self._db.dialect == Dialect.SQLITE:
             for table in TABLES:  # one write each: writes queued meanwhile go in between
-                await self._db.write(partial(analyze, table=table))
+                await self._db.write(partial(analyze_in_writer, table=table))
         else:
             await self._db.read(refresh_statistics)
         self.refreshes += 1
