@@ -6,8 +6,9 @@ forget which project it is confined to.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
@@ -36,6 +37,7 @@ from convoscope.store.records import (
     Conversation,
     ConversationIn,
     Message,
+    MessageIn,
     Scope,
 )
 from convoscope.store.tables import conversations, events, feedback, messages
@@ -53,6 +55,8 @@ _FIND_CONVERSATION = Prepared(
         conversations.c.created_at,
         conversations.c.organization_id,
         conversations.c.integration_id,
+        conversations.c.user_message_count,
+        conversations.c.message_digests,
         *(conversations.c[column] for column in KEPT_WHEN_OMITTED),
     )
     .where(
@@ -61,26 +65,23 @@ _FIND_CONVERSATION = Prepared(
     )
     .with_for_update()
 )
-# Every column a message is compared on, in _compared's order, then updated_at.
-_COMPARED = (
-    "id",
-    "role",
-    "content",
-    "name",
-    "tool_calls",
-    "links",
-    "properties",
-    "user_properties",
-    "external_id",
-    "external_url",
-    "created_at",
-    "updated_with_log",
-)
+# The id and creation time of each stored message, in order: what a message sent without
+# them keeps, and what the answer shows.
 _STORED_MESSAGES = Prepared(
-    select(*(messages.c[name] for name in _COMPARED), messages.c.updated_at)
+    select(messages.c.id, messages.c.created_at)
     .where(
         messages.c.project_id == bindparam("project_id"),
         messages.c.conversation_id == bindparam("conversation_id"),
+    )
+    .order_by(messages.c.position)
+)
+# The stored messages from a position on, whole: those of the threads derived again.
+_STORED_FROM = Prepared(
+    select(messages)
+    .where(
+        messages.c.project_id == bindparam("project_id"),
+        messages.c.conversation_id == bindparam("conversation_id"),
+        messages.c.position >= bindparam("position"),
     )
     .order_by(messages.c.position)
 )
@@ -173,13 +174,13 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             f"its type cannot change to {data.type!r}",
             field="type",
         )
-    # The stored messages in order, each a tuple of _COMPARED's columns and updated_at.
+    # (id, created_at) of each stored message, in order.
     stored_messages: list[tuple[Any, ...]] = []
     if existing is not None:
         stored_messages = _STORED_MESSAGES.all(
             conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
         )
-    kept_created = {m[0]: m[_CREATED] for m in stored_messages}
+    kept_created = dict(stored_messages)
 
     stored: list[Message] = []
     # Whether each message follows the conversation's log time (sent without updatedAt).
@@ -214,7 +215,10 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 updated_at=message.updated_at or now,
             )
         )
-    unchanged = _unchanged_prefix(stored_messages, stored, with_log)
+    digests = [_digest(m) for m in data.messages]
+    unchanged = 0
+    if existing is not None:
+        unchanged = _unchanged_prefix(existing[_DIGESTS] or [], digests, stored_messages, stored)
     # Feedback names one message: a message the new history drops takes its feedback
     # with it, as deleting the conversation would (kept, it broke every feedback list).
     dropped = [m[0] for m in stored_messages if m[0] not in seen]
@@ -254,6 +258,14 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         messages=stored,
     )
     conversation = replace(conversation, **kept)
+    # The stored messages of the threads to derive again, read before they are replaced:
+    # those from the last question before the first changed message on (one or two).
+    tail: dict[int, Message] = {}
+    since = next(
+        (i for i in range(unchanged - 1, -1, -1) if stored[i].role in USER_ROLES), unchanged
+    )
+    if since < len(stored_messages):
+        tail = _stored_from(conn, scope, conversation_id, since)
     # The dashboard's counts change with the conversation (store/summaries.py); its
     # feedback only when a dropped message takes some with it (a new one has none).
     counted = summaries.EVERYTHING if dropped else (summaries.CONVERSATIONS, summaries.THREADS)
@@ -264,7 +276,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         # The writes need no answer until the end: one round trip on PostgreSQL.
         pipelined(conn),
     ):
-        row = _conversation_row(conversation, logged_at=now)
+        row = _conversation_row(conversation, logged_at=now, digests=digests)
         if existing is None:
             _INSERT_CONVERSATION.execute(conn, row)
         else:
@@ -307,8 +319,9 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 conn,
                 scope,
                 conversation,
-                before=[_stored_message(conversation_id, m) for m in stored_messages],
                 unchanged=unchanged,
+                stored_threads=existing[_THREADS],
+                stored_tail=tail,
                 shared_changed=not _same_values(
                     shared,
                     (
@@ -322,29 +335,22 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     return conversation
 
 
-# Positions in a row of _FIND_CONVERSATION (KEPT_WHEN_OMITTED's columns start at _KEPT,
-# properties and user_properties first) and of _STORED_MESSAGES.
-_KEPT = 4
-_CREATED = _COMPARED.index("created_at")
-_WITH_LOG = _COMPARED.index("updated_with_log")
+# Positions in a row of _FIND_CONVERSATION: KEPT_WHEN_OMITTED's columns start at _KEPT,
+# properties and user_properties first.
+_THREADS, _DIGESTS, _KEPT = 4, 5, 6
 assert KEPT_WHEN_OMITTED[:2] == ("properties", "user_properties")
 
 
-def _unchanged_prefix(
-    stored_rows: Sequence[tuple[Any, ...]], sent: Sequence[Message], with_log: Sequence[bool]
-) -> int:
-    """How many leading messages the new history has exactly as they are stored."""
-    for position, (row, message, follows) in enumerate(
-        zip(stored_rows, sent, with_log, strict=False)
-    ):
-        if bool(row[_WITH_LOG]) != follows:
-            return position
-        # A message that follows the log reads the conversation's time: its own
-        # updated_at is not compared; one sent with updatedAt must match it.
-        if not follows and row[-1] != message.updated_at:
-            return position
-        if not _same_values(
-            row[:_WITH_LOG],
+def _digest(message: MessageIn) -> str | None:
+    """A digest of everything the client sent about a message (after redaction).
+
+    Stored on the conversation, one a message: finding the first message a re-log
+    changed then reads one row, not every stored message (reading and comparing them
+    cost more per turn than the turn's own writes, and grew with the conversation).
+    None where orjson cannot serialise a value (an integer past 64 bits): never equal.
+    """
+    try:
+        encoded = orjson.dumps(
             (
                 message.id,
                 message.role,
@@ -357,10 +363,32 @@ def _unchanged_prefix(
                 message.external_id,
                 message.external_url,
                 message.created_at,
-            ),
-        ):
+                message.updated_at,
+            )
+        )
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return hashlib.blake2b(encoded, digest_size=12).hexdigest()
+
+
+def _unchanged_prefix(
+    stored_digests: Sequence[str | None],
+    digests: Sequence[str | None],
+    stored_rows: Sequence[tuple[Any, ...]],
+    resolved: Sequence[Message],
+) -> int:
+    """How many leading messages were sent exactly as at the last log, and so are
+    stored as they would be written now."""
+    count = min(len(stored_digests), len(digests), len(stored_rows))
+    for position in range(count):
+        digest = digests[position]
+        if digest is None or digest != stored_digests[position]:
             return position
-    return min(len(stored_rows), len(sent))
+        # Sent the same, but resolved to another id (one sent later in the history
+        # took it): not the stored message.
+        if resolved[position].id != stored_rows[position][0]:
+            return position
+    return count
 
 
 _SCALARS = (str, int, float, bool, type(None), datetime)
@@ -385,23 +413,21 @@ def _canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def _stored_message(conversation_id: str, row: tuple[Any, ...]) -> Message:
-    """A row of _STORED_MESSAGES as the record threads are derived from."""
-    return Message(
-        id=row[0],
-        conversation_id=conversation_id,
-        role=row[1],
-        content=row[2],
-        name=row[3],
-        tool_calls=row[4],
-        links=row[5],
-        properties=row[6],
-        user_properties=row[7],
-        external_id=row[8],
-        external_url=row[9],
-        created_at=row[_CREATED],
-        updated_at=row[-1],
-    )
+def _stored_from(
+    conn: Connection, scope: Scope, conversation_id: str, position: int
+) -> dict[int, Message]:
+    """The stored messages from ``position`` on, by position."""
+    found = {}
+    for row in _STORED_FROM.all(
+        conn,
+        {"project_id": scope.project_id, "conversation_id": conversation_id, "position": position},
+    ):
+        values = dict(zip(_MESSAGE_COLUMNS, row, strict=True))
+        found[values["position"]] = _message_from_row(values, None)
+    return found
+
+
+_MESSAGE_COLUMNS = tuple(column.name for column in messages.columns)
 
 
 def _adopt_early_events(
@@ -578,9 +604,15 @@ def _with_messages(
     return [_conversation_from_row(row, by_conversation[row["id"]]) for row in rows]
 
 
-def _conversation_row(c: Conversation, *, logged_at: datetime | None = None) -> dict[str, Any]:
+def _conversation_row(
+    c: Conversation,
+    *,
+    logged_at: datetime | None = None,
+    digests: list[str | None] | None = None,
+) -> dict[str, Any]:
     """The row of ``c``; ``logged_at`` is the time its messages sent without updatedAt
-    read as theirs (None: each message's own updated_at is what it reads)."""
+    read as theirs (None: each message's own updated_at is what it reads), ``digests``
+    those of the messages as sent (see ``_digest``)."""
     times = [m.created_at for m in c.messages] or [c.created_at]
     return {
         "project_id": c.project_id,
@@ -598,6 +630,7 @@ def _conversation_row(c: Conversation, *, logged_at: datetime | None = None) -> 
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "logged_at": logged_at,
+        "message_digests": digests,
         "first_message_time": min(times),
         "last_message_time": max(times),
         "message_count": len(c.messages),
@@ -629,7 +662,7 @@ def _message_row(
     }
 
 
-def _message_from_row(row: RowMapping, logged_at: datetime | None) -> Message:
+def _message_from_row(row: Mapping[str, Any] | RowMapping, logged_at: datetime | None) -> Message:
     return Message(
         id=row["id"],
         conversation_id=row["conversation_id"],

@@ -26,7 +26,7 @@ columns.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -211,25 +211,33 @@ def update_threads(
     scope: Scope,
     conversation: Conversation,
     *,
-    before: Sequence[Message],
     unchanged: int,
+    stored_threads: int,
+    stored_tail: Mapping[int, Message],
     shared_changed: bool,
 ) -> None:
     """Derive again only the threads that the logged messages changed.
 
-    ``before`` are the messages as they were stored, of which the first ``unchanged``
-    are exactly as logged now. A thread made only of those messages, and not extended
-    by the messages that follow, is left as it is, annotations, done state and all;
-    only the conversation's fields it copies are refreshed when ``shared_changed``.
-    Every later thread is derived again, and one whose question, answer and cited links
-    are what they were keeps its annotations and its annotation state: only new or
-    changed threads are queued.
+    The first ``unchanged`` of the conversation's messages are stored exactly as logged
+    now; ``stored_threads`` is how many threads were stored, and ``stored_tail`` the
+    stored messages (by position) from the last question before the first changed
+    message on. A thread made only of unchanged messages, and not extended by the
+    messages after them, is left as it is, annotations, done state and all; only the
+    conversation's fields it copies are refreshed when ``shared_changed``. Every later
+    thread is derived again, and one whose question, answer and cited links are what
+    they were keeps its annotations and its annotation state: only new or changed
+    threads are queued.
     """
     splits = split_threads(conversation.messages)
-    stored_ranges = {start: len(members) for start, members in split_threads(before)}
+    after = stored_tail.get(unchanged)
     kept_threads = 0
     for start, members in splits:
-        if start + len(members) > unchanged or stored_ranges.get(start) != len(members):
+        end = start + len(members)  # the position after the thread's last message
+        if end > unchanged:
+            break
+        # Ending where the unchanged messages end, it was longer if the stored message
+        # that came next was no question.
+        if end == unchanged and after is not None and after.role not in USER_ROLES:
             break
         kept_threads += 1
     now = datetime.now(UTC)
@@ -248,8 +256,8 @@ def update_threads(
             },
         )
     previous: dict[str, _Previous] = {}
-    if len(stored_ranges) > kept_threads:
-        links = {m.id: m.links for m in before}
+    if stored_threads > kept_threads:
+        links = {m.id: m.links for m in stored_tail.values()}
         previous = _delete_from(conn, scope, conversation.id, kept_threads, links)
     rows = _rows(scope, conversation, splits, kept_threads, now)
     _insert(conn, rows, previous)
@@ -412,7 +420,10 @@ def _delete_from(
         previous[thread] = _Previous(
             question=question,
             answer=answer,
-            cited=None if links is None else _cited([links.get(m) for m in message_ids]),
+            # A message not among ``links`` (not stored, or not read): not known.
+            cited=None
+            if links is None or any(m not in links for m in message_ids)
+            else _cited([links[m] for m in message_ids]),
             annotations=dict(zip(ANNOTATION_COLUMNS, values[:annotated], strict=True)),
             state=dict(zip(STATE_COLUMNS, values[annotated:], strict=True)),
         )

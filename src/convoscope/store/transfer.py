@@ -20,7 +20,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, exists, select, update
 
 from convoscope.errors import Conflict, ConvoscopeError, InvalidInput
 from convoscope.store import summaries
-from convoscope.store.conversations import _conversation_row, _message_row
+from convoscope.store.conversations import _conversation_row, _digest, _message_row
 from convoscope.store.feedback import _from_row as _feedback_from_row
 from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params
 from convoscope.store.privacy import redact_conversation
@@ -105,8 +105,12 @@ def insert_conversations(
     # Whether each message follows its conversation's log time, as upsert_conversation
     # records it: those sent without updatedAt.
     with_log = {data.id: [m.updated_at is None for m in data.messages] for data in items}
+    # And the digest of each message as sent, with which a later re-log finds what changed.
+    digests: dict[str | None, list[str | None]] = {}
     for data in items:
-        result = _build(redact_conversation(conn, scope.project_id, data), scope, now)
+        redacted = redact_conversation(conn, scope.project_id, data)
+        digests[data.id] = [_digest(m) for m in redacted.messages]
+        result = _build(redacted, scope, now)
         if isinstance(result, Conversation):
             clash = next((m.id for m in result.messages if m.id in owner), None)
             if clash is not None:
@@ -125,7 +129,7 @@ def insert_conversations(
         return results
     # The dashboard's counts of them (store/summaries.py).
     with summaries.kept_current(conn, scope.project_id, [c.id for c in stored], new=True):
-        _insert(conn, scope, stored, with_log, now)
+        _insert(conn, scope, stored, with_log, digests, now)
     return results
 
 
@@ -134,10 +138,13 @@ def _insert(
     scope: Scope,
     stored: list[Conversation],
     with_log: dict[str | None, list[bool]],
+    digests: dict[str | None, list[str | None]],
     now: datetime,
 ) -> None:
     _insert_present(
-        conn, _INSERT_CONVERSATIONS, [_conversation_row(c, logged_at=now) for c in stored]
+        conn,
+        _INSERT_CONVERSATIONS,
+        [_conversation_row(c, logged_at=now, digests=digests[c.id]) for c in stored],
     )
     _insert_present(
         conn,
