@@ -139,3 +139,20 @@ async def test_under_ingest_that_never_stops_a_batch_runs_after_the_longest_wait
         clock.now = 31.0
         await until(lambda: "done" in statuses(engine), "a batch ran anyway")
     assert worker.overdue_batches >= 1
+
+
+async def test_a_burst_after_a_long_quiet_counts_as_busy_at_once(
+    db: Database, project: ProjectKeys
+) -> None:
+    clock = HandClock()
+    pressure = WritePressure(db.writer, YieldSettings(max_rate=20.0), clock=clock)
+    assert not pressure.busy()
+    clock.now = 100.0
+    # A rate over the last 100 s would hide a burst that just began: it looks again.
+    assert pressure.busy()
+    assert not pressure.busy()
+    for i in range(10):
+        await log(db, project, conversation(f"c{i}", QUESTIONS[:1]))
+    assert pressure.busy(), "10 writes in a moment: 40 a second at least"
+    clock.now = 101.0
+    assert not pressure.busy(), "over the whole second, 10 writes: under the limit of 20"

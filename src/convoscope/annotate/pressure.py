@@ -52,24 +52,29 @@ class WritePressure:
         # The rate of the last complete window.
         self._rate = 0.0
 
-    def rate(self) -> float:
-        """Request writes a second over the last complete window (or the current one,
-        when it already holds more)."""
+    def rate(self) -> float | None:
+        """Request writes a second: over the last complete window, or the current one when
+        it already holds more; None when the last look is too old to say (the worker was
+        busy for a while): a new window starts, and the next look tells."""
         now = self._clock()
         writes = self._writer.foreground_writes
         elapsed = now - self._since
-        current = (writes - self._writes) / max(elapsed, 1e-9)
-        if elapsed >= self.settings.window_seconds:
+        window = self.settings.window_seconds
+        if elapsed > 2 * window:
+            # Averaged over a long time, a burst that just began would look quiet.
+            self._since, self._writes, self._rate = now, writes, 0.0
+            return None
+        current = (writes - self._writes) / max(elapsed, window / 4)
+        if elapsed >= window:
             self._since, self._writes, self._rate = now, writes, current
             return current
-        # Part of a window: its writes so far, spread over a whole window, are a floor.
-        return max(self._rate, (writes - self._writes) / self.settings.window_seconds)
+        return max(self._rate, current)
 
     def busy(self) -> bool:
-        return (
-            self._writer.waiting > self.settings.max_waiting
-            or self.rate() >= self.settings.max_rate
-        )
+        if self._writer.waiting > self.settings.max_waiting:
+            return True
+        rate = self.rate()
+        return rate is None or rate >= self.settings.max_rate
 
     def now(self) -> float:
         return self._clock()

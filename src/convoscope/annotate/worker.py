@@ -170,6 +170,8 @@ class AnnotationWorker(Service):
             await self.sleep(limits.check_seconds)
 
     async def _annotate_project(self, project_id: str) -> int:
+        # Before the context too: refitting a project's categories reads its threads.
+        await self._wait_for_quiet()
         context = await self._context(project_id)
         await self._wait_for_quiet()
         now = datetime.now(UTC)
