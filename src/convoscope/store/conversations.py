@@ -266,12 +266,29 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     )
     if since < len(stored_messages):
         tail = _stored_from(conn, scope, conversation_id, since)
+    shared_changed = existing is not None and not _same_values(
+        (existing[2], existing[3], *existing[_KEPT : _KEPT + 2]),
+        (
+            conversation.organization_id,
+            conversation.integration_id,
+            conversation.properties,
+            conversation.user_properties,
+        ),
+    )
+    # The threads before the last question before the first change stay as they are,
+    # unless the conversation's fields they copy changed.
+    threads_from = 0 if shared_changed else sum(1 for m in stored[:since] if m.role in USER_ROLES)
     # The dashboard's counts change with the conversation (store/summaries.py); its
     # feedback only when a dropped message takes some with it (a new one has none).
     counted = summaries.EVERYTHING if dropped else (summaries.CONVERSATIONS, summaries.THREADS)
     with (
         summaries.kept_current(
-            conn, scope.project_id, [conversation_id], parts=counted, new=existing is None
+            conn,
+            scope.project_id,
+            [conversation_id],
+            parts=counted,
+            new=existing is None,
+            threads_from=threads_from,
         ),
         # The writes need no answer until the end: one round trip on PostgreSQL.
         pipelined(conn),
@@ -314,7 +331,6 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         if existing is None:
             derive_threads(conn, scope, conversation, replacing=False)
         else:
-            shared = (existing[2], existing[3], *existing[_KEPT : _KEPT + 2])
             update_threads(
                 conn,
                 scope,
@@ -322,15 +338,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 unchanged=unchanged,
                 stored_threads=existing[_THREADS],
                 stored_tail=tail,
-                shared_changed=not _same_values(
-                    shared,
-                    (
-                        conversation.organization_id,
-                        conversation.integration_id,
-                        conversation.properties,
-                        conversation.user_properties,
-                    ),
-                ),
+                shared_changed=shared_changed,
             )
     return conversation
 

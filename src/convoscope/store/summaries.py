@@ -140,7 +140,11 @@ def _thread_rows(count: int) -> Prepared:
     t = semantic_threads.c
     return Prepared(
         select(*_THREAD_COLUMNS).where(
-            t.project_id == bindparam("project_id"), in_list(t.conversation_id, "id", count)
+            t.project_id == bindparam("project_id"),
+            in_list(t.conversation_id, "id", count),
+            # A re-log rewrites only its last threads: reading the others, before and
+            # after, made a turn's cost grow with its conversation.
+            t.position >= bindparam("threads_from"),
         )
     )
 
@@ -177,9 +181,15 @@ class _Counter:
 
 
 def snapshot(
-    conn: Connection, project_id: str, conversation_ids: Iterable[str], parts: Sequence[str]
+    conn: Connection,
+    project_id: str,
+    conversation_ids: Iterable[str],
+    parts: Sequence[str],
+    *,
+    threads_from: int = 0,
 ) -> Counts:
-    """What the conversations contribute to each summary now."""
+    """What the conversations contribute to each summary now (of their threads, those
+    at position ``threads_from`` and after)."""
     # Prepared statements on the driver's cursor, like the rest of the write path: this
     # runs twice on every write.
     counter = _Counter()
@@ -195,7 +205,9 @@ def snapshot(
             for created, integration, kind in _feedback_rows(len(chunk)).all(conn, params):
                 counter.add(feedback_days, (day_of(created), integration or NONE, kind), (1,))
         if THREADS in parts:
-            counter.add_threads(_thread_rows(len(chunk)).all(conn, params))
+            counter.add_threads(
+                _thread_rows(len(chunk)).all(conn, {**params, "threads_from": threads_from})
+            )
     return counter.counts
 
 
@@ -221,13 +233,17 @@ def kept_current(
     *,
     parts: Sequence[str] = EVERYTHING,
     new: bool = False,
+    threads_from: int = 0,
 ) -> Iterator[None]:
     """Add to the summaries what the write inside the block changed about the
-    conversations. ``new``: they are not stored yet, so nothing is read before."""
+    conversations. ``new``: they are not stored yet, so nothing is read before.
+    ``threads_from``: the write leaves their threads before that position as they are."""
     ids = list(conversation_ids)
-    before: Counts = {} if new else snapshot(conn, project_id, ids, parts)
+    before: Counts = (
+        {} if new else snapshot(conn, project_id, ids, parts, threads_from=threads_from)
+    )
     yield
-    after = snapshot(conn, project_id, ids, parts)
+    after = snapshot(conn, project_id, ids, parts, threads_from=threads_from)
     add_difference(conn, project_id, before, after)
 
 
