@@ -8,15 +8,29 @@ import pytest
 import typer
 
 from convoscope.cli import app
-from convoscope.settings import Settings
+from convoscope.settings import LLM_PREFIX, LLMSettings, Settings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("field", sorted(Settings.model_fields))
-def test_every_setting_is_in_the_readme(field: str) -> None:
-    assert f"`CONVOSCOPE_{field.upper()}`" in README
-    assert Settings.model_fields[field].description, f"{field} needs a description"
+def _variables() -> list[tuple[str, str | None]]:
+    """(variable, description) of every setting, the LLM analyzer's nested ones too."""
+    out = []
+    for name, field in Settings.model_fields.items():
+        if name == "llm":
+            out += [
+                (f"{LLM_PREFIX}{inner.upper()}", spec.description)
+                for inner, spec in LLMSettings.model_fields.items()
+            ]
+        else:
+            out.append((f"CONVOSCOPE_{name.upper()}", field.description))
+    return sorted(out)
+
+
+@pytest.mark.parametrize(("variable", "description"), _variables())
+def test_every_setting_is_in_the_readme(variable: str, description: str | None) -> None:
+    assert f"`{variable}`" in README
+    assert description, f"{variable} needs a description"
 
 
 def _commands(group: typer.Typer, prefix: str = "convoscope") -> list[str]:

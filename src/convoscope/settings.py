@@ -5,14 +5,134 @@ A wrong value fails at start with a message that names the variable and says how
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from convoscope.errors import SettingsError
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/convoscope.db"
+
+
+LLM_PREFIX = "CONVOSCOPE_LLM_"
+
+
+def _within(kind: type[float] | type[int], low: float, high: float) -> Callable[[Any], Any]:
+    """A number of ``kind`` in [low, high]; outside them a value is a typo, not a choice."""
+
+    def check(raw: Any) -> Any:
+        value = raw
+        if isinstance(raw, str):
+            try:
+                value = kind(raw.strip())
+            except ValueError:
+                what = "a number" if kind is float else "a whole number"
+                raise ValueError(f"must be {what}; got {raw.strip()!r}") from None
+        if not low <= value <= high:  # also refuses NaN
+            raise ValueError(f"must be between {low:g} and {high:g}; got {value}")
+        return value
+
+    return check
+
+
+class LLMSettings(BaseSettings):
+    """The optional LLM analyzer: where the model is served and how hard it may be used.
+    Each field is ``CONVOSCOPE_LLM_<FIELD>``; without a base URL the analyzer is off.
+
+    ``api_key`` may be empty for servers that need none (a local Ollama or vLLM); it is
+    left out of ``repr`` so it cannot reach a log through the settings.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=LLM_PREFIX, frozen=True, extra="ignore", env_ignore_empty=True
+    )
+
+    base_url: str = Field(
+        "",
+        description="An OpenAI-compatible endpoint; requests go to {base_url}/chat/completions "
+        "(OpenAI: https://api.openai.com/v1, Ollama: http://localhost:11434/v1). Empty: off.",
+    )
+    api_key: str = Field(
+        "", repr=False, description="Sent as Authorization: Bearer …; empty for none."
+    )
+    model: str = Field("", description="The model the server serves, e.g. gpt-4o-mini.")
+    timeout_seconds: Annotated[float, BeforeValidator(_within(float, 0.1, 600))] = Field(
+        30.0, description="Deadline of one request: connecting, sending, reading the answer."
+    )
+    max_concurrency: Annotated[int, BeforeValidator(_within(int, 1, 64))] = Field(
+        4, description="Requests in flight at once."
+    )
+    requests_per_minute: Annotated[int, BeforeValidator(_within(int, 1, 100_000))] = Field(
+        60, description="Request starts, spaced evenly across batches."
+    )
+    threads_per_request: Annotated[int, BeforeValidator(_within(int, 1, 50))] = Field(
+        8, description="Threads annotated by one request."
+    )
+    max_chars_per_message: Annotated[int, BeforeValidator(_within(int, 100, 100_000))] = Field(
+        2000, description="Question and answer are each cut to this many characters."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must start with http:// or https:// (for OpenAI: https://api.openai.com/v1); "
+                f"got {hide_credentials(value)!r}"
+            )
+        return value.rstrip("/")
+
+    @field_validator("api_key", "model")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _check_model(self) -> LLMSettings:
+        if self.base_url and not self.model:
+            raise ValueError(
+                f"{LLM_PREFIX}MODEL must be set when {LLM_PREFIX}BASE_URL is: the model "
+                "name the server knows, such as gpt-4o-mini or llama3.1:8b"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LLMSettings | None:
+        """The settings in ``environ`` (a child process's, the CLI's); None when the
+        base URL is unset. Raises ValueError naming the variable at fault."""
+        values = {
+            name: environ[LLM_PREFIX + name.upper()].strip()
+            for name in cls.model_fields
+            if environ.get(LLM_PREFIX + name.upper(), "").strip()
+        }
+        try:
+            # model_validate, not the constructor: only ``environ`` is read.
+            settings = cls.model_validate(values)
+        except ValidationError as err:
+            raise ValueError(_llm_problem(err)) from None
+        return settings if settings.enabled else None
+
+
+def _llm_problem(err: ValidationError) -> str:
+    problem = err.errors()[0]
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    if not problem["loc"]:
+        return message
+    return f"{LLM_PREFIX}{str(problem['loc'][0]).upper()} {message}"
 
 
 class Settings(BaseSettings):
@@ -94,6 +214,10 @@ class Settings(BaseSettings):
         description="How often conversations past their project's retention_days are "
         "deleted (and the disk space freed).",
     )
+    llm: LLMSettings = Field(
+        default_factory=LLMSettings,
+        description="The optional LLM analyzer, one CONVOSCOPE_LLM_<FIELD> variable each.",
+    )
     pii_model: str = Field(
         "",
         description="A spaCy pipeline (an installed package name or a directory) for the "
@@ -153,7 +277,11 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning pydantic's report into one line per bad variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        llm = LLMSettings()
+    except ValidationError as err:
+        raise SettingsError(_llm_problem(err)) from None
+    try:
+        return Settings(**{"llm": llm, **overrides})  # type: ignore[arg-type]
     except ValidationError as err:
         lines = []
         for problem in err.errors():

@@ -23,9 +23,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -47,99 +46,13 @@ from convoscope.annotate.analyzers.llm_schema import (
     reply_schema,
 )
 from convoscope.annotate.model import Analyzer, Annotation, ProjectContext, ThreadText
-from convoscope.settings import hide_credentials
+from convoscope.settings import LLMSettings
+
+__all__ = ["LLMAnalyzer", "LLMSettings"]
 
 logger = logging.getLogger(__name__)
 
-ENV_PREFIX = "CONVOSCOPE_LLM_"
-# Inclusive bounds of the numeric settings; outside them a value is a typo, not a choice.
-_BOUNDS: dict[str, tuple[float, float]] = {
-    "timeout_seconds": (0.1, 600),
-    "max_concurrency": (1, 64),
-    "requests_per_minute": (1, 100_000),
-    "threads_per_request": (1, 50),
-    "max_chars_per_message": (100, 100_000),
-}
-
 T = TypeVar("T")
-
-
-class InvalidLLMSetting(ValueError):
-    """A setting is out of range; `field` names it."""
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field} {detail}")
-        self.field = field
-        self.detail = detail
-
-
-@dataclass(frozen=True, kw_only=True)
-class LLMSettings:
-    """Where the LLM is and how hard it may be used. Each field is ``CONVOSCOPE_LLM_<FIELD>``.
-
-    `api_key` may be empty for servers that need none (a local Ollama or vLLM); it is
-    left out of `repr` so it cannot reach a log through the settings.
-    """
-
-    base_url: str
-    api_key: str = field(default="", repr=False)
-    model: str
-    timeout_seconds: float = 30.0
-    max_concurrency: int = 4
-    requests_per_minute: int = 60
-    threads_per_request: int = 8
-    max_chars_per_message: int = 2000
-
-    def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise InvalidLLMSetting(
-                "base_url",
-                "must start with http:// or https:// (for OpenAI: https://api.openai.com/v1); "
-                f"got {hide_credentials(self.base_url)!r}",
-            )
-        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
-        if not self.model.strip():
-            raise InvalidLLMSetting("model", "must name the model the server serves")
-        for name, (low, high) in _BOUNDS.items():
-            value = getattr(self, name)
-            if not low <= value <= high:  # also rejects NaN
-                raise InvalidLLMSetting(name, f"must be between {low:g} and {high:g}; got {value}")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> LLMSettings | None:
-        """Read ``CONVOSCOPE_LLM_*``; None when ``CONVOSCOPE_LLM_BASE_URL`` is unset or empty.
-
-        Raises ValueError naming the variable when a value is missing or malformed.
-        """
-        base_url = environ.get(_env_name("base_url"), "").strip()
-        if not base_url:
-            return None
-        model = environ.get(_env_name("model"), "").strip()
-        if not model:
-            raise ValueError(
-                f"{_env_name('model')} must be set when {_env_name('base_url')} is: the model "
-                "name the server knows, such as gpt-4o-mini or llama3.1:8b"
-            )
-        values: dict[str, Any] = {}
-        for spec in fields(cls):
-            raw = environ.get(_env_name(spec.name), "").strip()
-            if spec.name not in _BOUNDS or not raw:
-                continue
-            parse = float if isinstance(spec.default, float) else int
-            try:
-                values[spec.name] = parse(raw)
-            except ValueError:
-                kind = "a number" if parse is float else "a whole number"
-                raise ValueError(f"{_env_name(spec.name)} must be {kind}; got {raw!r}") from None
-        try:
-            return cls(
-                base_url=base_url,
-                api_key=environ.get(_env_name("api_key"), "").strip(),
-                model=model,
-                **values,
-            )
-        except InvalidLLMSetting as err:
-            raise ValueError(f"{_env_name(err.field)} {err.detail}") from None
 
 
 class LLMAnalyzer:
@@ -363,7 +276,3 @@ def _unique(items: Sequence[str]) -> list[str]:
     for item in items:
         seen.setdefault(item.casefold(), item)
     return list(seen.values())
-
-
-def _env_name(field_name: str) -> str:
-    return ENV_PREFIX + field_name.upper()
