@@ -108,6 +108,16 @@ async def test_weeks_start_on_monday_in_utc(client: httpx.AsyncClient) -> None:
     assert data["result"] == [{"firstMessageTime_week": "2025-03-03T00:00:00.000Z", "count": 3}]
 
 
+@pytest.mark.parametrize("resource", ["conversations", "feedback", "events", "semantic-threads"])
+async def test_a_time_bucket_selected_alone_lists_the_buckets(
+    client: httpx.AsyncClient, resource: str
+) -> None:
+    # Its SQL named no table (a 500 on every resource, found by schemathesis).
+    await seed(client)
+    data = await query(client, resource, {"select": [{"type": "time", "timeUnit": "month"}]})
+    assert data["total"] == len(data["result"])
+
+
 async def test_group_by_json_path_with_distinct_users(client: httpx.AsyncClient) -> None:
     await seed(client)
     data = await query(
