@@ -4,6 +4,8 @@
     .venv/bin/python bench/ingest.py --database both        # SQLite and PostgreSQL
     .venv/bin/python bench/ingest.py --duration 10 --rounds 3 --concurrency 16
     .venv/bin/python bench/ingest.py --overload             # then 4x overload (bench/overload.py)
+    .venv/bin/python bench/ingest.py --workload PATH/n2000.jsonl --database both
+                                                            # a recorded chat workload
 
 What runs, all on 127.0.0.1, each server in its own process under the same uvicorn
 options (``bench.servers``), the load generator in this process (``bench.load``):
@@ -55,7 +57,7 @@ import psutil
 import uvicorn
 from sqlalchemy import text
 
-from bench import baselines
+from bench import baselines, workload
 from bench.bodies import BodyFactory, LoggedConversation
 from bench.load import LoadResult, build_requests, run_load
 from bench.servers import ROOT, UVICORN_OPTIONS, ServerProcess
@@ -647,6 +649,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     from bench.overload import add_arguments
 
     add_arguments(parser)
+    workload.add_arguments(parser)
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SCENARIOS))
@@ -661,6 +664,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.workload is not None:  # the recorded workload's replays (bench/workload.py)
+        replayed = workload.run(args)
+        print(orjson.dumps(replayed, option=orjson.OPT_INDENT_2).decode())
+        return 0 if all(t["met"] for t in replayed["targets"].values()) else 1
     machine = _machine()
     # On the disk, not tmpfs: the point of the SQLite figures is the cost of durable commits.
     workdir = Path(tempfile.mkdtemp(prefix="convoscope-bench-"))
