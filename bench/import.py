@@ -122,16 +122,18 @@ def databases(engines: Sequence[str], workdir: Path) -> Iterator[dict[str, tuple
 def run_child(command: list[str], env: dict[str, str]) -> dict[str, float]:
     """Run ``command``; its wall and CPU seconds, peak memory (MB) and last stdout line."""
     started = time.perf_counter()
-    child = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT
-    )
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}): {output[-2000:]!r}")
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=errors, cwd=ROOT)
+        assert child.stdout is not None
+        output = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(
+                f"{' '.join(command)} failed ({child.returncode}): {errors.read()[-3000:]!r}"
+            )
     lines = output.decode().strip().splitlines()
     return {
         "wall_s": wall,

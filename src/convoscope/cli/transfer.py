@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +58,27 @@ def _progress() -> Progress:
     )
 
 
+@contextmanager
+def _quiet_garbage_collector() -> Iterator[None]:
+    """Keep the cyclic collector off the long-lived heap while the command runs, as the
+    server does (app.py), and put it back after (the command may run in a test).
+
+    A batch allocates hundreds of thousands of short-lived containers, and each full
+    collection walked every object SQLAlchemy and pydantic made at import: an import of
+    20,000 conversations spent 253 µs of CPU a conversation with the collector on, 207
+    without it.
+    """
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, threshold[1], threshold[2])
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
 def _scope(project: str) -> Scope:
     with migrated_engine() as engine, engine.connect() as conn:
         found = key_store.get_project(conn, project)
@@ -74,7 +98,7 @@ def export(
     # A plain read transaction: it must not take the write lock from a running server.
     engine = make_engine(settings_or_exit().database_url, pool_size=1)
     try:
-        with _progress() as bar, atomic_output(out_file) as stream:
+        with _quiet_garbage_collector(), _progress() as bar, atomic_output(out_file) as stream:
             task = bar.add_task("exporting", total=None, rows=0, unit="conversations")
             report = export_project(
                 engine,
@@ -109,8 +133,12 @@ def import_(
     """Import conversations: `convoscope export` files, POST /conversations bodies, or
     OpenAI chat lines ({"messages": [...]}). Importing a file again changes nothing."""
     scope = _scope(project)
-
-    with migrated_engine() as engine, LineReader(file) as lines, _progress() as bar:
+    with (
+        _quiet_garbage_collector(),
+        migrated_engine() as engine,
+        LineReader(file) as lines,
+        _progress() as bar,
+    ):
         task = bar.add_task("importing", total=lines.size, rows=0, unit="lines")
 
         def report_bad(bad: BadLine) -> None:
