@@ -196,7 +196,7 @@ def test_the_summaries_follow_every_write(engine: Engine, project: ProjectKeys) 
 
 
 def test_a_bulk_rebuild_matches_the_dsl(engine: Engine, project: ProjectKeys) -> None:
-    """What bench/ and migration 0012 rely on: rebuilt summaries answer as the DSL does."""
+    """What bench/ and migration 0013 rely on: rebuilt summaries answer as the DSL does."""
     scope, p = project.scope, project.scope.project_id
     with engine.begin() as conn:
         for n in range(12):
@@ -209,7 +209,7 @@ def test_a_bulk_rebuild_matches_the_dsl(engine: Engine, project: ProjectKeys) ->
     assert_consistent(engine, p)
 
 
-def test_0012_builds_the_summaries_and_flags_of_stored_data(
+def test_0013_builds_the_summaries_and_flags_of_stored_data(
     engine: Engine, project: ProjectKeys
 ) -> None:
     scope, p = project.scope, project.scope.project_id
@@ -223,7 +223,7 @@ def test_0012_builds_the_summaries_and_flags_of_stored_data(
                                         message_id=f"m{n}-1a", id=f"fb{n}")
             )  # fmt: skip
         expected = summary_rows(conn, p)
-    migrate.downgrade(engine, "0013")
+    migrate.downgrade(engine, "0012")
     migrate.upgrade(engine)
     with engine.connect() as conn:
         assert summary_rows(conn, p) == expected

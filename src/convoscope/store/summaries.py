@@ -13,7 +13,7 @@ before and after the write and adds the difference. The write paths call it at o
 place each (store/conversations.py, feedback.py, annotations.py, erasure.py,
 redaction_pass.py), so whatever else they do, the summaries equal a count of the rows.
 ``rebuild`` recomputes a project's summaries from its rows (after a bulk load that
-bypassed the write path; migration 0012 does the same for existing data).
+bypassed the write path; migration 0013 does the same for existing data).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ conversations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     # When the conversation was last logged: the updatedAt of each message sent without
-    # one (migration 0013), stored here once rather than on every message at every log.
+    # one (migration 0012), stored here once rather than on every message at every log.
     Column("logged_at", UtcDateTime),
     # A digest of each message as last sent (store/conversations.py, _digest): what
     # tells the messages a re-log changed without reading the stored ones.
@@ -269,7 +269,7 @@ events = Table(
 
 # One question and its answer, derived from a conversation on every upsert (API.md §4.10).
 # The annotation columns (is_on_topic … are_ai_annotations_verified) stay NULL until an
-# annotator fills them. The feedback flags are stored (migration 0012) and set in the
+# annotator fills them. The feedback flags are stored (migration 0013) and set in the
 # same transaction as every write of the thread or of feedback on its messages
 # (store/threads.py, ``feedback_flag``), so they never lag the feedback table.
 semantic_threads = Table(
@@ -327,7 +327,7 @@ semantic_threads = Table(
     Index(None, "project_id", "conversation_id", "position", unique=True),
     Index(None, "project_id", "annotation_status"),
     # Covers the dashboard's reports over threads (migration 0010) and the threads the
-    # conversation list's filters pick (0012: the feedback flags and conversation_id).
+    # conversation list's filters pick (0013: the feedback flags and conversation_id).
     Index(
         "ix_semantic_threads_dashboard",
         "project_id",
@@ -346,7 +346,7 @@ semantic_threads = Table(
 )
 
 # The dashboard's counts per project, UTC day and integration, kept up to date in the same
-# transaction as every write they count (store/summaries.py; migration 0012). A primary
+# transaction as every write they count (store/summaries.py; migration 0013). A primary
 # key column cannot be NULL, so a missing integration, category or sentiment is '' and an
 # unknown boolean annotation is -1 (else 0 or 1). Rows whose counts reach 0 are deleted.
 conversation_days = Table(

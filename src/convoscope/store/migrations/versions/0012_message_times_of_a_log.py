@@ -1,7 +1,7 @@
 """message times of a log: a message's updatedAt may be its conversation's last log,
 and a digest of each message as last sent
 
-Revision ID: 0013
+Revision ID: 0012
 Revises: 0011
 
 A message sent without ``updatedAt`` reads as updated when its conversation was last
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0013"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
