@@ -388,9 +388,7 @@ def _groups(
     order = _group_order(query, dimensions, grouped)
     # From g in so many words: a time bucket's output is SQL text around g's column, so
     # selected alone, with no aggregate of g beside it, nothing else would name g.
-    statement = (
-        select(*columns).select_from(g).order_by(*(_direction(e, d) for e, d in order))
-    )
+    statement = select(*columns).select_from(g).order_by(*(_direction(e, d) for e, d in order))
     return CompiledQuery(statement, tuple(shapers), None, has_total_column=with_total)
 
 
