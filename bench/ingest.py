@@ -60,12 +60,8 @@ from sqlalchemy import text
 from bench import baselines, workload
 from bench.bodies import BodyFactory, LoggedConversation
 from bench.load import LoadResult, build_requests, run_load
-from bench.servers import ROOT, UVICORN_OPTIONS, ServerProcess
-from convoscope.auth.access import KeyType
-from convoscope.auth.keys import display_prefix, generate_key, hash_key
-from convoscope.store import keys as key_store
+from bench.servers import ROOT, UVICORN_OPTIONS, ServerProcess, prepare_database
 from convoscope.store.engine import make_engine
-from convoscope.store.migrate import upgrade
 
 SCENARIOS = ("conversations", "feedback", "events")
 PATHS = {"conversations": "/conversations", "feedback": "/feedback", "events": "/events"}
@@ -276,22 +272,6 @@ class Bench:
 # --- Setting up the targets ----------------------------------------------------------
 
 
-def _prepare_convoscope_database(url: str) -> str:
-    """Migrate the database and create a project with an api key; return the key."""
-    engine = make_engine(url, pool_size=1)
-    try:
-        upgrade(engine)
-        key = generate_key()
-        with engine.begin() as conn:
-            project = key_store.create_project(conn, "bench")
-            key_store.create_key(
-                conn, project, KeyType.API.value, hash_key(key), display_prefix(key)
-            )
-        return key
-    finally:
-        engine.dispose()
-
-
 def _convoscope_rows(url: str) -> Callable[[], dict[str, int]]:
     def count() -> dict[str, int]:
         engine = make_engine(url, pool_size=1)
@@ -308,7 +288,7 @@ def _convoscope_rows(url: str) -> Callable[[], dict[str, int]]:
 
 
 def _convoscope_target(name: str, url: str, workdir: Path, *, annotation_worker: bool) -> Target:
-    key = _prepare_convoscope_database(url)
+    key = prepare_database(url)
     server = ServerProcess(
         "convoscope",
         log_path=workdir / f"{name}.log",

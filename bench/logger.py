@@ -33,13 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.servers import ServerProcess  # noqa: E402
-from convoscope.auth.access import KeyType  # noqa: E402
-from convoscope.auth.keys import display_prefix, generate_key, hash_key  # noqa: E402
+from bench.servers import ServerProcess, prepare_database  # noqa: E402
 from convoscope.client import BackgroundLogger, Client  # noqa: E402
-from convoscope.store import keys as key_store  # noqa: E402
-from convoscope.store.engine import make_engine  # noqa: E402
-from convoscope.store.migrate import upgrade  # noqa: E402
 
 ANSWER = "Open Settings, then API keys, and click Rotate next to the key. " * 3
 
@@ -61,21 +56,6 @@ def body(prefix: str, n: int) -> dict[str, Any]:
             {"role": "assistant", "content": "It stops working at once."},
         ],
     }
-
-
-def prepare(url: str) -> str:
-    engine = make_engine(url, pool_size=1)
-    try:
-        upgrade(engine)
-        key = generate_key()
-        with engine.begin() as conn:
-            project = key_store.create_project(conn, "bench")
-            key_store.create_key(
-                conn, project, KeyType.API.value, hash_key(key), display_prefix(key)
-            )
-        return key
-    finally:
-        engine.dispose()
 
 
 def percentiles(values_ns: list[int]) -> dict[str, float]:
@@ -158,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {"count": args.count, "load_average": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'logger.db'}"
-        key = prepare(url)
+        key = prepare_database(url)
         server = ServerProcess(
             "convoscope",
             log_path=Path(tmp) / "server.log",

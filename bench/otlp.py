@@ -39,12 +39,8 @@ from sqlalchemy import text
 
 from bench.bodies import random_text
 from bench.load import build_requests, run_load
-from bench.servers import ServerProcess
-from convoscope.auth.access import KeyType
-from convoscope.auth.keys import display_prefix, generate_key, hash_key
-from convoscope.store import keys as key_store
+from bench.servers import ServerProcess, prepare_database
 from convoscope.store.engine import make_engine
-from convoscope.store.migrate import upgrade
 
 TURNS = 4
 BATCH = 512
@@ -134,21 +130,6 @@ def protobuf_requests(port: int, bodies: list[bytes], authorization: str) -> lis
     return [head + b"Content-Length: %d\r\n\r\n" % len(body) + body for body in bodies]
 
 
-def prepare(url: str) -> str:
-    engine = make_engine(url, pool_size=1)
-    try:
-        upgrade(engine)
-        key = generate_key()
-        with engine.begin() as conn:
-            project = key_store.create_project(conn, "bench")
-            key_store.create_key(
-                conn, project, KeyType.API.value, hash_key(key), display_prefix(key)
-            )
-        return key
-    finally:
-        engine.dispose()
-
-
 def count(url: str, tag: str) -> tuple[int, int]:
     engine = make_engine(url, pool_size=1)
     try:
@@ -178,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="convoscope-bench-otlp-") as tmp:
         workdir = Path(tmp)
         url = f"sqlite:///{workdir / 'convoscope.db'}"
-        key = prepare(url)
+        key = prepare_database(url)
         server = ServerProcess(
             "convoscope",
             log_path=workdir / "server.log",

@@ -47,9 +47,9 @@ import psutil
 from sqlalchemy import text
 
 from bench.bodies import BodyFactory
-from bench.ingest import _postgres, _prepare_convoscope_database
+from bench.ingest import _postgres
 from bench.load import OpenLoopResult, build_requests, run_load, run_open_loop
-from bench.servers import ServerProcess
+from bench.servers import ServerProcess, prepare_database
 from convoscope.store.engine import make_engine
 
 FLAT_GROWTH = 0.05
@@ -111,7 +111,7 @@ def _stored(url: str, ids: Sequence[str]) -> set[str]:
 
 
 def measure_engine(name: str, url: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    key = _prepare_convoscope_database(url)
+    key = prepare_database(url)
     env = {
         "CONVOSCOPE_DATABASE_URL": url,
         "CONVOSCOPE_LOG_LEVEL": "warning",

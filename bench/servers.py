@@ -151,5 +151,29 @@ class ServerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def prepare_database(url: str) -> str:
+    """Migrate the database and create a project with an api key; return the key."""
+    # Imported here: this module is also the baselines' server process, which must not
+    # load convoscope.
+    from convoscope.auth.access import KeyType
+    from convoscope.auth.keys import display_prefix, generate_key, hash_key
+    from convoscope.store import keys as key_store
+    from convoscope.store.engine import make_engine
+    from convoscope.store.migrate import upgrade
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        upgrade(engine)
+        key = generate_key()
+        with engine.begin() as conn:
+            project = key_store.create_project(conn, "bench")
+            key_store.create_key(
+                conn, project, KeyType.API.value, hash_key(key), display_prefix(key)
+            )
+        return key
+    finally:
+        engine.dispose()
+
+
 if __name__ == "__main__":
     main()

@@ -264,10 +264,10 @@ def _server(
     engine: Engine, label: str, workdir: Path, *, worker: bool
 ) -> Iterator[tuple[ServerProcess, str, str]]:
     """A convoscope server on a fresh database; yields it, its url and its api key."""
-    from bench.ingest import _prepare_convoscope_database
+    from bench.servers import prepare_database
 
     url = engine.make_url(label)
-    key = _prepare_convoscope_database(url)
+    key = prepare_database(url)
     server = ServerProcess(
         "convoscope",
         log_path=workdir / f"{label}.log",
