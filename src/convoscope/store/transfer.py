@@ -20,9 +20,14 @@ from sqlalchemy import Connection, RowMapping, bindparam, exists, select, update
 
 from convoscope.errors import Conflict, ConvoscopeError, InvalidInput
 from convoscope.store import summaries
-from convoscope.store.conversations import _conversation_row, _digest, _message_row
+from convoscope.store.conversations import (
+    _conversation_row,
+    _digest,
+    _message_owners,
+    _message_row,
+)
 from convoscope.store.feedback import _from_row as _feedback_from_row
-from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params
+from convoscope.store.prepared import Prepared, in_chunks, in_params
 from convoscope.store.privacy import redact_conversation
 from convoscope.store.records import Conversation, ConversationIn, Event, Feedback, Message, Scope
 from convoscope.store.tables import conversations, events, feedback, messages, semantic_threads
@@ -404,21 +409,6 @@ def _owners(conn: Connection, scope: Scope, message_ids: list[str]) -> dict[str,
         found.update(
             _message_owners(len(chunk)).all(
                 conn, {"project_id": scope.project_id, **in_params("message_id", chunk)}
-            )
-        )
-    return found
-
-
-_OWNER_STATEMENTS: dict[int, Prepared] = {}
-
-
-def _message_owners(count: int) -> Prepared:
-    found = _OWNER_STATEMENTS.get(count)
-    if found is None:
-        found = _OWNER_STATEMENTS[count] = Prepared(
-            select(messages.c.id, messages.c.conversation_id).where(
-                messages.c.project_id == bindparam("project_id"),
-                in_list(messages.c.id, "message_id", count),
             )
         )
     return found
