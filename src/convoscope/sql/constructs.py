@@ -127,30 +127,29 @@ class JsonIsContainer(_Json):
         self.path = path
 
 
-class JsonContains(_Json):
+class _JsonAgainstDocument(_Json):
+    """A test of the value at ``path`` against a JSON ``document``."""
+
+    inherit_cache = False
+
+    type = PREDICATE
+
+    def __init__(self, column: ColumnElement[Any], path: tuple[str, ...], document: Any) -> None:
+        self.column = column
+        self.path = path
+        self.document = document
+
+
+class JsonContains(_JsonAgainstDocument):
     """``column #> path @> document``."""
 
     inherit_cache = False
 
-    type = PREDICATE
 
-    def __init__(self, column: ColumnElement[Any], path: tuple[str, ...], document: Any) -> None:
-        self.column = column
-        self.path = path
-        self.document = document
-
-
-class JsonContainedBy(_Json):
+class JsonContainedBy(_JsonAgainstDocument):
     """``column #> path <@ document``."""
 
     inherit_cache = False
-
-    type = PREDICATE
-
-    def __init__(self, column: ColumnElement[Any], path: tuple[str, ...], document: Any) -> None:
-        self.column = column
-        self.path = path
-        self.document = document
 
 
 class JsonHasKeys(_Json):
