@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from convoscope.store.ids import new_id
+from convoscope.store.mapping import RowMapper
 from convoscope.store.prepared import Prepared, pipelined
 from convoscope.store.privacy import redact_event
 from convoscope.store.records import Event, EventIn, Scope
@@ -26,6 +27,7 @@ _DELETE = Prepared(
     )
 )
 _INSERT = Prepared(insert(events))
+_ROWS = RowMapper(Event, events, supplied=("organization_id",))
 
 
 def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
@@ -64,17 +66,4 @@ def insert_event(conn: Connection, scope: Scope, data: EventIn) -> Event:
 
 
 def _row(scope: Scope, e: Event) -> dict[str, Any]:
-    return {
-        "project_id": scope.project_id,
-        "id": e.id,
-        "entity_type": e.entity_type,
-        "type": e.type,
-        "organization_id": scope.organization_id,
-        "integration_id": e.integration_id,
-        "message_id": e.message_id,
-        "conversation_id": e.conversation_id,
-        "search_query": e.search_query,
-        "properties": e.properties,
-        "user_properties": e.user_properties,
-        "created_at": e.created_at,
-    }
+    return _ROWS.row(e, organization_id=scope.organization_id)

@@ -12,6 +12,7 @@ from convoscope.errors import FeedbackNotFound, Unprocessable
 from convoscope.store import summaries
 from convoscope.store.annotations import REQUEUED
 from convoscope.store.ids import new_id
+from convoscope.store.mapping import RowMapper
 from convoscope.store.prepared import Prepared, pipelined
 from convoscope.store.privacy import redact_feedback
 from convoscope.store.records import Feedback, FeedbackIn, Scope
@@ -46,6 +47,7 @@ _STORED = Prepared(
 _INSERT = Prepared(insert(feedback))
 # What feedback changes of the summaries: its own counts and its threads' flags.
 _COUNTED = (summaries.FEEDBACK, summaries.THREADS)
+_ROWS = RowMapper(Feedback, feedback, supplied=("project_id", "organization_id"))
 _UPDATE = Prepared(
     update(feedback).where(
         feedback.c.project_id == bindparam("where_project_id"),
@@ -172,36 +174,8 @@ def delete_feedback(conn: Connection, scope: Scope, feedback_id: str) -> None:
 
 
 def _row(scope: Scope, f: Feedback) -> dict[str, Any]:
-    return {
-        "project_id": scope.project_id,
-        "id": f.id,
-        "type": f.type,
-        "message_id": f.message_id,
-        "conversation_id": f.conversation_id,
-        "organization_id": scope.organization_id,
-        "integration_id": f.integration_id,
-        "reasons": f.reasons,
-        "details": f.details,
-        "sources": f.sources,
-        "properties": f.properties,
-        "user_properties": f.user_properties,
-        "created_at": f.created_at,
-        "updated_at": f.updated_at,
-    }
+    return _ROWS.row(f, project_id=scope.project_id, organization_id=scope.organization_id)
 
 
 def _from_row(row: RowMapping) -> Feedback:
-    return Feedback(
-        id=row["id"],
-        type=row["type"],
-        message_id=row["message_id"],
-        conversation_id=row["conversation_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        integration_id=row["integration_id"],
-        reasons=row["reasons"],
-        details=row["details"],
-        sources=row["sources"],
-        properties=row["properties"],
-        user_properties=row["user_properties"],
-    )
+    return _ROWS.record_from(row)
