@@ -41,6 +41,7 @@ def test_a_record_maps_to_its_row_with_the_supplied_columns_and_back() -> None:
     assert mapper.record_from({"project_id": "p", "id": "a", "size": 3}, parts=["x"]) == _Item(
         "a", 3, ["x"]
     )
+    assert mapper.record_from({"project_id": "p", "id": "a", "size": 3}, size=4) == _Item("a", 4)
 
 
 def test_a_column_the_record_lacks_fails_when_the_mapper_is_made() -> None:

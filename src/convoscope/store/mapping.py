@@ -76,9 +76,10 @@ class RowMapper(Generic[R]):
             _generated(
                 "record_from",
                 ["row", "**unstored"],
-                "record("
-                + "".join(f"{name}=row[{name!r}], " for name in self.columns)
-                + "**unstored)",
+                # A keyword may also override a column's value (a message's updated_at).
+                "record(**{"
+                + "".join(f"{name!r}: row[{name!r}], " for name in self.columns)
+                + "**unstored})",
                 {"record": record},
             )
         )
