@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import Text as TextType
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 
 from convoscope.store.prepared import Prepared, in_list, in_params, pipelined
@@ -199,3 +200,19 @@ def test_pipelined_writes_land_and_a_failure_surfaces_by_the_end(tables: Engine)
         write.execute(conn, ROWS[0])
         write.execute(conn, {"id": "e"})
     assert [row[0] for row in stored(tables)] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "text_",
+    [
+        pytest.param("2026-03-01 10:30:15.123456", id="as-written"),
+        pytest.param("2026-03-01 10:30:15", id="without-microseconds"),
+        pytest.param("2026-03-01T10:30:15.5", id="another-spelling"),
+    ],
+)
+def test_sqlite_times_read_back_as_utc_however_the_text_was_written(text_: str) -> None:
+    read = UtcDateTime().result_processor(sqlite_dialect(), None)
+    assert read is not None
+    value = read(text_)
+    assert value == datetime.fromisoformat(text_).replace(tzinfo=UTC)
+    assert value.tzinfo is UTC

@@ -3,6 +3,7 @@ both, so neither the wire models nor the store knows the other."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from convoscope.schemas.common import JsonObject, dump_links, dump_user_properties, format_timestamp
@@ -102,15 +103,21 @@ def _to_message_in(m: OpenAIMessageCreate | SupportMessageCreate) -> MessageIn:
 # read, and the shapes are pinned by the conformance tests against the official SDK.
 
 
-def message_to_wire(conversation_type: str, m: Message) -> JsonObject:
+def message_to_wire(
+    conversation_type: str, m: Message, stamps: dict[datetime, str] | None = None
+) -> JsonObject:
+    """The wire form of ``m``; ``stamps`` remembers the timestamps already formatted."""
+    if stamps is None:
+        stamps = {}
+    created, updated = m.created_at, m.updated_at
     wire: JsonObject = {
         "id": m.id,
         "type": conversation_type,
         "externalId": m.external_id,
         "externalUrl": m.external_url,
         "conversationId": m.conversation_id,
-        "createdAt": format_timestamp(m.created_at),
-        "updatedAt": format_timestamp(m.updated_at),
+        "createdAt": stamps.get(created) or stamps.setdefault(created, format_timestamp(created)),
+        "updatedAt": stamps.get(updated) or stamps.setdefault(updated, format_timestamp(updated)),
         "role": m.role,
         "content": m.content,
     }
@@ -137,6 +144,9 @@ def _openai_format(m: Message) -> JsonObject:
 
 
 def conversation_to_wire(c: Conversation) -> JsonObject:
+    # The messages of a conversation share their times often (all those sent without
+    # updatedAt were updated at its last log): each is formatted once.
+    stamps: dict[datetime, str] = {}
     wire: JsonObject = {
         "id": c.id,
         "externalId": c.external_id,
@@ -151,7 +161,7 @@ def conversation_to_wire(c: Conversation) -> JsonObject:
         "userProperties": c.user_properties,
         "tags": c.tags,
         "visibility": c.visibility,
-        "messages": [message_to_wire(c.type, m) for m in c.messages],
+        "messages": [message_to_wire(c.type, m, stamps) for m in c.messages],
     }
     if c.type == "openai":
         wire["messagesOpenAIFormat"] = [_openai_format(m) for m in c.messages]
