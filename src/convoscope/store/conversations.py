@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -30,6 +30,7 @@ from sqlalchemy import (
 from convoscope.errors import Conflict, ConversationNotFound, InvalidInput
 from convoscope.store import summaries
 from convoscope.store.ids import new_id
+from convoscope.store.mapping import RowMapper
 from convoscope.store.prepared import Prepared, in_chunks, in_list, in_params, pipelined
 from convoscope.store.privacy import redact_conversation
 from convoscope.store.records import (
@@ -163,27 +164,93 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
     data = redact_conversation(conn, scope.project_id, data)
     now = datetime.now(UTC)
     conversation_id = data.id or new_id("conv")
-    existing = None
-    if data.id is not None:  # a generated id cannot be stored yet
-        existing = _FIND_CONVERSATION.first(
-            conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
-        )
-    if existing is not None and existing[0] != data.type:
-        raise Conflict(
-            f"conversation {conversation_id!r} is of type {existing[0]!r}; "
-            f"its type cannot change to {data.type!r}",
-            field="type",
-        )
+    existing = _find_stored(conn, scope, conversation_id, data)
     # (id, created_at) of each stored message, in order.
     stored_messages: list[tuple[Any, ...]] = []
     if existing is not None:
         stored_messages = _STORED_MESSAGES.all(
             conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
         )
-    kept_created = dict(stored_messages)
+    resolved, with_log = _resolve_messages(data, conversation_id, stored_messages, now)
+    digests = [_digest(m) for m in data.messages]
+    unchanged = 0
+    if existing is not None:
+        unchanged = _unchanged_prefix(existing[_DIGESTS] or [], digests, stored_messages, resolved)
+    change = _Change(
+        conversation=_conversation_record(scope, conversation_id, data, existing, resolved, now),
+        existing=existing,
+        stored_ids=[m[0] for m in stored_messages],
+        unchanged=unchanged,
+        with_log=with_log,
+        digests=digests,
+        logged_at=now,
+        # Generated ids are new, kept ids are this conversation's, and so are the ids of
+        # the unchanged messages: only the other ids the client chose can clash with
+        # another conversation or have events waiting for them.
+        client_ids=[
+            m.id
+            for position, m in enumerate(data.messages)
+            if m.id is not None and position >= unchanged
+        ],
+    )
+    if change.client_ids:
+        _refuse_foreign_message_ids(conn, scope, conversation_id, change.client_ids)
+    _write(conn, scope, change)
+    return change.conversation
 
-    stored: list[Message] = []
+
+@dataclass(slots=True)
+class _Change:
+    """What an upsert writes: the conversation as it is to be stored, against what was."""
+
+    conversation: Conversation
+    # Its row of _FIND_CONVERSATION, None when it is new.
+    existing: tuple[Any, ...] | None
+    # The ids of the messages stored until now, in order.
+    stored_ids: list[str]
+    # How many leading messages are stored as they would be written now.
+    unchanged: int
     # Whether each message follows the conversation's log time (sent without updatedAt).
+    with_log: list[bool]
+    digests: list[str | None]
+    logged_at: datetime
+    client_ids: list[str]
+
+    @property
+    def dropped(self) -> list[str]:
+        """The stored messages the new history no longer has."""
+        kept = {m.id for m in self.conversation.messages}
+        return [m for m in self.stored_ids if m not in kept]
+
+
+def _find_stored(
+    conn: Connection, scope: Scope, conversation_id: str, data: ConversationIn
+) -> tuple[Any, ...] | None:
+    """The stored conversation's row of _FIND_CONVERSATION; a change of type is refused."""
+    if data.id is None:  # a generated id cannot be stored yet
+        return None
+    existing = _FIND_CONVERSATION.first(
+        conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
+    )
+    if existing is not None and existing[0] != data.type:
+        raise Conflict(
+            f"conversation {conversation_id!r} is of type {existing[0]!r}; "
+            f"its type cannot change to {data.type!r}",
+            field="type",
+        )
+    return existing
+
+
+def _resolve_messages(
+    data: ConversationIn,
+    conversation_id: str,
+    stored_messages: Sequence[tuple[Any, ...]],
+    now: datetime,
+) -> tuple[list[Message], list[bool]]:
+    """The messages as they are to be stored, with an id and times each, and whether each
+    follows the conversation's log time; an id sent twice is refused."""
+    kept_created = dict(stored_messages)
+    resolved: list[Message] = []
     with_log: list[bool] = []
     seen: set[str] = set()
     for position, message in enumerate(data.messages):
@@ -198,7 +265,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             )
         seen.add(message_id)
         with_log.append(message.updated_at is None)
-        stored.append(
+        resolved.append(
             Message(
                 id=message_id,
                 conversation_id=conversation_id,
@@ -215,31 +282,19 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 updated_at=message.updated_at or now,
             )
         )
-    digests = [_digest(m) for m in data.messages]
-    unchanged = 0
-    if existing is not None:
-        unchanged = _unchanged_prefix(existing[_DIGESTS] or [], digests, stored_messages, stored)
-    # Feedback names one message: a message the new history drops takes its feedback
-    # with it, as deleting the conversation would (kept, it broke every feedback list).
-    dropped = [m[0] for m in stored_messages if m[0] not in seen]
-    # Generated ids are new, kept ids are this conversation's, and so are the ids of the
-    # unchanged messages: only the other ids the client chose can clash with another
-    # conversation or have events waiting for them.
-    client_ids = [
-        m.id
-        for position, m in enumerate(data.messages)
-        if m.id is not None and position >= unchanged
-    ]
-    if client_ids:
-        _refuse_foreign_message_ids(conn, scope, conversation_id, client_ids)
+    return resolved, with_log
 
-    kept: dict[str, Any] = {}
-    if existing is not None:
-        kept = {
-            column: existing[_KEPT + index]
-            for index, column in enumerate(KEPT_WHEN_OMITTED)
-            if column in data.omitted
-        }
+
+def _conversation_record(
+    scope: Scope,
+    conversation_id: str,
+    data: ConversationIn,
+    existing: tuple[Any, ...] | None,
+    resolved: list[Message],
+    now: datetime,
+) -> Conversation:
+    """The conversation as it is to be stored: the fields sent, and the stored values of
+    those the request omitted."""
     conversation = Conversation(
         id=conversation_id,
         type=data.type,
@@ -255,26 +310,36 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         properties=data.properties,
         user_properties=data.user_properties,
         tags=data.tags,
-        messages=stored,
+        messages=resolved,
     )
-    conversation = replace(conversation, **kept)
+    if existing is None:
+        return conversation
+    kept = {
+        column: existing[_KEPT + index]
+        for index, column in enumerate(KEPT_WHEN_OMITTED)
+        if column in data.omitted
+    }
+    return replace(conversation, **kept)
+
+
+def _write(conn: Connection, scope: Scope, change: _Change) -> None:
+    """Write the change: the conversation's row, its messages from the first changed one
+    on, and the threads those messages form; the dashboard's counts follow."""
+    conversation, existing, unchanged = change.conversation, change.existing, change.unchanged
+    stored = conversation.messages
+    conversation_id = conversation.id
+    # Feedback names one message: a message the new history drops takes its feedback
+    # with it, as deleting the conversation would (kept, it broke every feedback list).
+    dropped = change.dropped
     # The stored messages of the threads to derive again, read before they are replaced:
     # those from the last question before the first changed message on (one or two).
     tail: dict[int, Message] = {}
     since = next(
         (i for i in range(unchanged - 1, -1, -1) if stored[i].role in USER_ROLES), unchanged
     )
-    if since < len(stored_messages):
+    if since < len(change.stored_ids):
         tail = _stored_from(conn, scope, conversation_id, since)
-    shared_changed = existing is not None and not _same_values(
-        (existing[2], existing[3], *existing[_KEPT : _KEPT + 2]),
-        (
-            conversation.organization_id,
-            conversation.integration_id,
-            conversation.properties,
-            conversation.user_properties,
-        ),
-    )
+    shared_changed = existing is not None and _shared_changed(existing, conversation)
     # The threads before the last question before the first change stay as they are,
     # unless the conversation's fields they copy changed.
     threads_from = 0 if shared_changed else sum(1 for m in stored[:since] if m.role in USER_ROLES)
@@ -293,41 +358,23 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         # The writes need no answer until the end: one round trip on PostgreSQL.
         pipelined(conn),
     ):
-        row = _conversation_row(conversation, logged_at=now, digests=digests)
+        row = _conversation_row(conversation, logged_at=change.logged_at, digests=change.digests)
         if existing is None:
             _INSERT_CONVERSATION.execute(conn, row)
         else:
-            if unchanged < len(stored_messages):
-                _DELETE_MESSAGES_FROM.execute(
-                    conn,
-                    {
-                        "project_id": scope.project_id,
-                        "conversation_id": conversation_id,
-                        "position": unchanged,
-                    },
-                )
-            for chunk in in_chunks(dropped):
-                _delete_feedback_of(len(chunk)).execute(
-                    conn,
-                    {
-                        "project_id": scope.project_id,
-                        "conversation_id": conversation_id,
-                        **in_params("message_id", chunk),
-                    },
-                )
-            _UPDATE_CONVERSATION.execute(
-                conn, {**row, "where_project_id": scope.project_id, "where_id": conversation_id}
-            )
+            _replace_stored(conn, scope, change, row, dropped)
         if len(stored) > unchanged:
             _INSERT_MESSAGES.executemany(
                 conn,
                 [
-                    _message_row(scope.project_id, position, stored[position], with_log[position])
+                    _message_row(
+                        scope.project_id, position, stored[position], change.with_log[position]
+                    )
                     for position in range(unchanged, len(stored))
                 ],
             )
-            if client_ids:
-                _adopt_early_events(conn, scope, conversation_id, client_ids)
+            if change.client_ids:
+                _adopt_early_events(conn, scope, conversation_id, change.client_ids)
         if existing is None:
             derive_threads(conn, scope, conversation, replacing=False)
         else:
@@ -340,7 +387,48 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
                 stored_tail=tail,
                 shared_changed=shared_changed,
             )
-    return conversation
+
+
+def _replace_stored(
+    conn: Connection, scope: Scope, change: _Change, row: dict[str, Any], dropped: list[str]
+) -> None:
+    """Over a stored conversation: its messages from the first changed one on deleted,
+    the feedback of those it dropped with them, and its row updated."""
+    conversation_id = change.conversation.id
+    if change.unchanged < len(change.stored_ids):
+        _DELETE_MESSAGES_FROM.execute(
+            conn,
+            {
+                "project_id": scope.project_id,
+                "conversation_id": conversation_id,
+                "position": change.unchanged,
+            },
+        )
+    for chunk in in_chunks(dropped):
+        _delete_feedback_of(len(chunk)).execute(
+            conn,
+            {
+                "project_id": scope.project_id,
+                "conversation_id": conversation_id,
+                **in_params("message_id", chunk),
+            },
+        )
+    _UPDATE_CONVERSATION.execute(
+        conn, {**row, "where_project_id": scope.project_id, "where_id": conversation_id}
+    )
+
+
+def _shared_changed(existing: tuple[Any, ...], conversation: Conversation) -> bool:
+    """Whether the fields every thread copies from its conversation changed."""
+    return not _same_values(
+        (existing[2], existing[3], *existing[_KEPT : _KEPT + 2]),
+        (
+            conversation.organization_id,
+            conversation.integration_id,
+            conversation.properties,
+            conversation.user_properties,
+        ),
+    )
 
 
 # Positions in a row of _FIND_CONVERSATION: KEPT_WHEN_OMITTED's columns start at _KEPT,
@@ -612,6 +700,23 @@ def _with_messages(
     return [_conversation_from_row(row, by_conversation[row["id"]]) for row in rows]
 
 
+# Rows and records map by name (store/mapping.py); what a record does not hold is named.
+_CONVERSATIONS = RowMapper(
+    Conversation,
+    conversations,
+    supplied=(
+        "logged_at",
+        "message_digests",
+        "first_message_time",
+        "last_message_time",
+        "message_count",
+        "user_message_count",
+    ),
+    unstored=("messages",),
+)
+_MESSAGES = RowMapper(Message, messages, supplied=("project_id", "position", "updated_with_log"))
+
+
 def _conversation_row(
     c: Conversation,
     *,
@@ -622,88 +727,29 @@ def _conversation_row(
     read as theirs (None: each message's own updated_at is what it reads), ``digests``
     those of the messages as sent (see ``_digest``)."""
     times = [m.created_at for m in c.messages] or [c.created_at]
-    return {
-        "project_id": c.project_id,
-        "id": c.id,
-        "type": c.type,
-        "organization_id": c.organization_id,
-        "integration_id": c.integration_id,
-        "external_id": c.external_id,
-        "external_url": c.external_url,
-        "support_ticket_conversation_id": c.support_ticket_conversation_id,
-        "visibility": c.visibility,
-        "properties": c.properties,
-        "user_properties": c.user_properties,
-        "tags": c.tags,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-        "logged_at": logged_at,
-        "message_digests": digests,
-        "first_message_time": min(times),
-        "last_message_time": max(times),
-        "message_count": len(c.messages),
-        "user_message_count": sum(1 for m in c.messages if m.role in USER_ROLES),
-    }
+    return _CONVERSATIONS.row(
+        c,
+        logged_at=logged_at,
+        message_digests=digests,
+        first_message_time=min(times),
+        last_message_time=max(times),
+        message_count=len(c.messages),
+        user_message_count=sum(1 for m in c.messages if m.role in USER_ROLES),
+    )
 
 
 def _message_row(
     project_id: str, position: int, m: Message, with_log: bool = False
 ) -> dict[str, Any]:
     """The row of ``m``; ``with_log``: its updatedAt is its conversation's logged_at."""
-    return {
-        "project_id": project_id,
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "position": position,
-        "role": m.role,
-        "content": m.content,
-        "name": m.name,
-        "tool_calls": m.tool_calls,
-        "links": m.links,
-        "properties": m.properties,
-        "user_properties": m.user_properties,
-        "external_id": m.external_id,
-        "external_url": m.external_url,
-        "created_at": m.created_at,
-        "updated_at": m.updated_at,
-        "updated_with_log": with_log,
-    }
+    return _MESSAGES.row(m, project_id=project_id, position=position, updated_with_log=with_log)
 
 
 def _message_from_row(row: Mapping[str, Any] | RowMapping, logged_at: datetime | None) -> Message:
-    return Message(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        role=row["role"],
-        content=row["content"],
-        created_at=row["created_at"],
-        # Sent without updatedAt: updated when the conversation was last logged.
-        updated_at=logged_at if row["updated_with_log"] and logged_at else row["updated_at"],
-        name=row["name"],
-        tool_calls=row["tool_calls"],
-        links=row["links"],
-        properties=row["properties"],
-        user_properties=row["user_properties"],
-        external_id=row["external_id"],
-        external_url=row["external_url"],
-    )
+    # Sent without updatedAt: updated when the conversation was last logged.
+    updated = logged_at if row["updated_with_log"] and logged_at else row["updated_at"]
+    return _MESSAGES.record_from(row, updated_at=updated)
 
 
 def _conversation_from_row(row: RowMapping, stored: list[Message]) -> Conversation:
-    return Conversation(
-        id=row["id"],
-        type=row["type"],
-        project_id=row["project_id"],
-        organization_id=row["organization_id"],
-        integration_id=row["integration_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        external_id=row["external_id"],
-        external_url=row["external_url"],
-        support_ticket_conversation_id=row["support_ticket_conversation_id"],
-        visibility=row["visibility"],
-        properties=row["properties"],
-        user_properties=row["user_properties"],
-        tags=row["tags"],
-        messages=stored,
-    )
+    return _CONVERSATIONS.record_from(row, messages=stored)
