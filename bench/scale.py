@@ -10,7 +10,10 @@ Two parts, on one throwaway PostgreSQL cluster (on the disk, so commits reach it
   clients for ``--duration`` seconds against ``convoscope serve --workers N`` for each N
   of ``--workers``, on a fresh database each run, in an order rotated each round; the
   figure is the median over the rounds, the ratio is against one process. Every
-  acknowledged conversation must be stored.
+  acknowledged conversation must be stored. Meanwhile ``pg_stat_activity`` and
+  ``pg_locks`` are sampled every 10 ms: ``waits_per_sample`` says how many of the
+  server's connections were, on average, in each wait (a row lock held by the other
+  process's writer shows as ``Lock:transactionid``).
 * ``replica``: ``--rows`` conversations (as ``bench/query.py`` makes them), a streaming
   replica made with ``pg_basebackup``, and two servers on the same primary: one reads
   analytics from the primary, the other from the replica
@@ -188,6 +191,67 @@ def _stored_conversations(url: str) -> int:
         engine.dispose()
 
 
+class _WaitSampler:
+    """What the server's connections wait on, sampled from ``pg_stat_activity``.
+
+    Every ``interval`` seconds, each busy backend of the database counts once: an active
+    one under its ``wait_event_type:wait_event`` (``CPU`` when it waits on nothing), one
+    inside a transaction waiting for its next statement under its state (``idle in
+    transaction``: the server process is working on it), and each lock it waits for in
+    ``pg_locks`` under ``lock:<locktype>``, with the statement that waits under
+    ``waiting:``. So the figures say where the writers' time goes: in PostgreSQL, in
+    its commits' flushes, on another writer's lock, or in the server process.
+    """
+
+    _SQL = text(
+        "SELECT CASE WHEN a.state = 'active'"
+        " THEN coalesce(a.wait_event_type || ':' || a.wait_event, 'CPU') ELSE a.state END,"
+        " (SELECT string_agg(DISTINCT l.locktype, ',') FROM pg_locks l"
+        "  WHERE l.pid = a.pid AND NOT l.granted),"
+        " CASE WHEN a.wait_event_type = 'Lock' THEN left(a.query, 40) END"
+        " FROM pg_stat_activity a"
+        " WHERE a.datname = :db AND a.state <> 'idle' AND a.pid <> pg_backend_pid()"
+    )
+
+    def __init__(self, url: str, interval: float = 0.01) -> None:
+        self._engine = make_engine(url, pool_size=1)
+        self._database = url.rsplit("/", 1)[1]
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.samples = 0
+        self.counts: dict[str, int] = {}
+
+    def _run(self) -> None:
+        with self._engine.connect() as conn:
+            while not self._stop.wait(self._interval):
+                rows = conn.execute(self._SQL, {"db": self._database}).all()
+                conn.commit()
+                self.samples += 1
+                for wait, locks, statement in rows:
+                    names = [wait]
+                    if locks:
+                        names.append(f"lock:{locks}")
+                    if statement:  # which statement waits for the lock
+                        names.append(f"waiting: {statement}")
+                    for name in names:
+                        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def __enter__(self) -> _WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._engine.dispose()
+
+    def per_sample(self) -> dict[str, float]:
+        """Backends in each wait at an instant, on average, most first."""
+        ordered = sorted(self.counts.items(), key=lambda item: -item[1])
+        return {name: round(n / max(1, self.samples), 2) for name, n in ordered}
+
+
 def _bodies(tag: str, n: int, key: str, port: int) -> list[bytes]:
     factory = BodyFactory(seed=len(tag))
     bodies = [factory.conversation(tag, i)[0] for i in range(n)]
@@ -201,6 +265,7 @@ def measure_workers(
     # Where the cores went during each timed run, in CPU seconds per second of wall time:
     # on one machine the server processes share two cores with PostgreSQL and the client.
     cpu: dict[int, list[dict[str, float]]] = {n: [] for n in args.workers}
+    waits: dict[int, list[dict[str, float]]] = {n: [] for n in args.workers}
     for round_no in range(args.rounds):
         order = (
             args.workers[round_no % len(args.workers) :]
@@ -221,9 +286,11 @@ def measure_workers(
                     time.process_time(),
                     time.perf_counter(),
                 )
-                result = run_load(
-                    port, requests, concurrency=args.concurrency, duration_s=args.duration
-                )
+                with _WaitSampler(url) as sampler:
+                    result = run_load(
+                        port, requests, concurrency=args.concurrency, duration_s=args.duration
+                    )
+                waits[workers].append(sampler.per_sample())
                 wall = time.perf_counter() - before[3]
                 cpu[workers].append(
                     {
@@ -241,7 +308,10 @@ def measure_workers(
                     f"acknowledged but {stored} stored"
                 )
             runs[workers].append(result.rps)
-            log(f"workers={workers} round {round_no + 1}: {result.rps:.0f} conversations/s")
+            log(
+                f"workers={workers} round {round_no + 1}: {result.rps:.0f} conversations/s, "
+                f"waits {waits[workers][-1]}"
+            )
     medians = {n: statistics.median(rates) for n, rates in runs.items()}
     one = medians.get(1)
     return {
@@ -253,6 +323,7 @@ def measure_workers(
                 part: round(statistics.median(run[part] for run in cpu[n]), 2)
                 for part in ("servers", "postgresql", "client")
             },
+            "waits_per_sample": waits[n],
         }
         for n, rate in medians.items()
     }
