@@ -131,6 +131,12 @@ async def test_a_web_key_may_log_events(
             "type",
             "String should have at least 1 character",
         ),
+        # Once answered without a field: "integrationId" was taken for pydantic's "int".
+        (
+            {"entityType": "search", "type": "x", "searchQuery": "q", "integrationId": "i" * 65},
+            "integrationId",
+            "String should have at most 64 characters",
+        ),
     ],
 )
 async def test_bad_event_bodies_name_the_field(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from sqlalchemy import Engine, func, select
@@ -262,3 +263,18 @@ def test_an_export_line_naming_threads_its_messages_do_not_form_is_refused(
         (2, "threads[0].status"),
     ]
     assert stored_ids(engine, project.scope) == []
+
+
+async def test_a_bad_create_body_is_told_in_the_words_the_api_answers_it_with(
+    client: httpx.AsyncClient, engine: Engine, project: ProjectKeys, tmp_path: Path
+) -> None:
+    bodies = [
+        {"type": "openai", "messages": [{"role": "user", "content": 3}]},
+        {"type": "chat", "messages": [{"role": "user", "content": "hi"}]},
+        {"type": "openai", "messages": [{"role": "tool"}], "visibility": "all"},
+    ]
+    answers = [(await client.post("/conversations", json=body)).json() for body in bodies]
+    _, bad = import_file(engine, project.scope, write_lines(tmp_path / "b.jsonl", *bodies))
+    assert [(b.field, str(b)) for b in bad] == [
+        (answer["field"], f"line {n}: {answer['detail']}") for n, answer in enumerate(answers, 1)
+    ]

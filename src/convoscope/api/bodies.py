@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from convoscope.api.problems import field_path
 from convoscope.errors import QueryError
 from convoscope.query.fields import Resource
 from convoscope.query.model import Query
 from convoscope.query.parse import parse_query
 from convoscope.schemas.query import QueryRequest, QuerySemanticThreadsRequestBody
+from convoscope.validation import Problem, problems_of
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,36 +26,29 @@ def parse_body(model: type[M], body: Any) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as err:
-        raise query_error_from(err) from None
+        raise query_error_from(err, body) from None
 
 
-def query_error_from(err: ValidationError) -> QueryError:
-    item = err.errors()[0]
-    loc = _without_union_tags(item["loc"])
-    where = field_path(loc, from_request=False) or "body"
-    message = str(item.get("msg", "is invalid")).removeprefix("Value error, ")
-    # pydantic says "Input should be a valid list"; the rest of the DSL says "must be".
-    message = re.sub(r"^(Input|String|List|Value) should (be )?", "must \\2", message)
-    message = message.replace("a valid list", "an array").replace("a valid dictionary", "an object")
-    if item["type"] == "missing":
-        message = "is required"
-    elif item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-        where = f"{where}.type"
-        message = "must be one of 'field', 'aggregation', 'time'"
-    elif item["type"] == "model_type" or item["type"] == "dict_type":
-        message = "must be a JSON object"
+def query_error_from(err: ValidationError, body: Any) -> QueryError:
+    """The first field at fault, in the DSL's words (see ``_in_dsl_words``)."""
+    problems = problems_of(err.errors(), body)
+    first = problems[0] if problems else Problem("", "is invalid")
+    where = first.field or "body"
+    message = _in_dsl_words(first)
     return QueryError(f"{where}: {message}", field=where)
 
 
-def _without_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # pydantic puts the discriminator value after the index: select[0].aggregation.field
-    out: list[int | str] = []
-    for i, item in enumerate(loc):
-        after_select_index = i >= 2 and loc[i - 2] == "select" and isinstance(loc[i - 1], int)
-        if after_select_index and item in {"field", "aggregation", "time"} and i + 1 < len(loc):
-            continue
-        out.append(item)
-    return tuple(out)
+def _in_dsl_words(problem: Problem) -> str:
+    """The translator's message as the rest of the DSL words its own (query/parse.py):
+    "must be an array", not pydantic's "Input should be a valid list", and a selection's
+    type by its three kinds. Kept apart from the API's wording because these messages
+    are what the query routes have always answered."""
+    if problem.kind in {"union_tag_invalid", "union_tag_not_found"}:
+        return "must be one of 'field', 'aggregation', 'time'"
+    if problem.kind in {"model_type", "dict_type"}:
+        return "must be a JSON object"
+    message = re.sub(r"^(Input|String|List|Value) should (be )?", "must \\2", problem.message)
+    return message.replace("a valid list", "an array").replace("a valid dictionary", "an object")
 
 
 def parse_request(resource: Resource, body: Any) -> Query:

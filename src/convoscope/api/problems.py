@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from convoscope.errors import ConvoscopeError, InvalidInput, ServiceUnavailable
+from convoscope.validation import invalid_input, problems_of
 
 log = logging.getLogger("convoscope.errors")
 
@@ -27,7 +27,6 @@ _TITLES = {
     413: "Payload Too Large",
 }
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
-_MAX_ERRORS = 20
 
 
 def problem_response(
@@ -93,96 +92,13 @@ def unexpected_error(request: Request, exc: BaseException) -> Response:
     )
 
 
-def invalid_input_from(
-    err: ValidationError | RequestValidationError, *, prefix: str = ""
-) -> InvalidInput:
-    """One InvalidInput naming the first field at fault, and listing all of them."""
-    by_field: dict[str, list[str]] = {}
-    for item in err.errors()[:_MAX_ERRORS]:
-        path = field_path(item["loc"], prefix=prefix)
-        if item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-            tag = str(item.get("ctx", {}).get("discriminator", "type")).strip("'")
-            path = f"{path}.{tag}" if path else tag
-        elif item["type"] == "json_invalid":
-            path = "body"
-        # A value that fits no branch of a union fails once per branch: say it once.
-        by_field.setdefault(path, [])
-        message = _message(item)
-        if message not in by_field[path]:
-            by_field[path].append(message)
-    # When one union branch got further than another, its deeper error is the useful one.
-    deeper = [f for f in by_field if any(_is_inside(other, f) for other in by_field)]
-    problems = [
-        {"field": f, "message": " or ".join(m)} for f, m in by_field.items() if f not in deeper
-    ]
-    first = problems[0] if problems else {"field": prefix or "body", "message": "invalid"}
-    if first["field"] == "":
-        detail = first["message"]
-    else:
-        detail = f"{first['field']}: {first['message']}"
-    if len(problems) > 1:
-        detail += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    return InvalidInput(detail, field=first["field"] or None, errors=problems)
+def invalid_input_from(err: RequestValidationError) -> InvalidInput:
+    """One InvalidInput naming the first field at fault in a request, and listing all."""
+    return invalid_input(problems_of(err.errors(), {"body": err.body}, roots=_ROOTS))
 
 
-_UNION_TAGS = {"openai", "support_ticket", "support_copilot", "message", "conversation", "search"}
-_TYPE_BRANCHES = (
-    "str",
-    "int",
-    "constrained-",
-    "list[",
-    "dict[",
-    "function-after",
-    "literal[",
-    "none",
-)
-
-
-def field_path(loc: tuple[int | str, ...], *, prefix: str = "", from_request: bool = True) -> str:
-    """``('body', 'openai', 'messages', 0, 'role')`` -> ``messages[0].role``.
-
-    Drops what FastAPI and pydantic add: the ``body`` root (of a location FastAPI made,
-    ``from_request``), the discriminator tag of a union, and the name of the union branch
-    that was tried (``str``, ``list[ContentPart]``).
-    """
-    items = list(loc)
-    if from_request and items and items[0] in {"body", "query", "path", "header"}:
-        items = items[1:]
-    if items and items[0] in _UNION_TAGS:
-        items = items[1:]
-    parts: list[str] = []
-    for item in items:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif item.startswith(_TYPE_BRANCHES) or item[:1].isupper():
-            continue
-        else:
-            parts.append(("." if parts else "") + item)
-    path = "".join(parts)
-    if prefix:
-        return f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
-    return path
-
-
-def _is_inside(path: str, parent: str) -> bool:
-    return bool(parent) and path.startswith((parent + ".", parent + "["))
-
-
-def _message(item: Any) -> str:
-    message = str(item.get("msg", "invalid value"))
-    message = message.removeprefix("Value error, ")
-    if item.get("type") == "missing":
-        return "is required"
-    if item.get("type") == "json_invalid":
-        where = item["loc"][-1] if item.get("loc") else "?"
-        reason = item.get("ctx", {}).get("error", message)
-        return f"is not valid JSON (at character {where}: {reason})"
-    if item.get("type") == "union_tag_invalid":
-        ctx = item.get("ctx", {})
-        return f"must be one of {ctx.get('expected_tags', '')}; got {ctx.get('tag')!r}"
-    if item.get("type") == "union_tag_not_found":
-        return "is required"
-    return message
+# Where FastAPI found what failed; the field path leaves them out.
+_ROOTS = ("body", "query", "path", "header", "cookie")
 
 
 def _short(detail: str) -> str:

@@ -33,6 +33,7 @@ from convoscope.store import annotations as store
 from convoscope.store import keys as key_store
 from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.database import Database
+from convoscope.validation import problems_of, summary
 
 threads_app = typer.Typer(help="Semantic threads.", no_args_is_help=True)
 glossary_app = typer.Typer(help="A project's first-party terms.", no_args_is_help=True)
@@ -149,12 +150,11 @@ def verify(
 ) -> None:
     """Correct annotation fields by hand; they are never overwritten again."""
     # The API's own model: types, lengths and the sentiment values are checked alike.
+    assigned = dict(_parse_assignment(item) for item in field)
     try:
-        checked = ThreadVerification.model_validate(dict(_parse_assignment(item) for item in field))
+        checked = ThreadVerification.model_validate(assigned)
     except ValidationError as err:
-        first = err.errors()[0]
-        name = ".".join(str(part) for part in first["loc"])
-        raise fail(f"--set {name}: {first['msg']}") from None
+        raise fail(f"--set {summary(problems_of(err.errors(), assigned))}") from None
     values = checked.model_dump(include=checked.model_fields_set)
     with migrated_engine() as engine, engine.begin() as conn:
         found = key_store.get_project(conn, project)

@@ -30,6 +30,7 @@ from convoscope.otlp.genai import SpanRejected, Turn, attributes, is_genai, read
 from convoscope.schemas.conversations import CreateOpenAIConversation
 from convoscope.store import conversations as store
 from convoscope.store.records import Conversation, Scope
+from convoscope.validation import problems_of, summary
 
 _SOURCE = "opentelemetry"
 
@@ -97,11 +98,8 @@ def write_turns(conn: Connection, scope: Scope, turns: list[Turn], outcome: Outc
             data = to_conversation_in(CreateOpenAIConversation.model_validate(body))
             store.upsert_conversation(conn, scope, data)
         except ValidationError as err:
-            problem = err.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"])
-            outcome.reject(
-                f"conversation {conversation_id!r}: {where}: {problem['msg']}", len(group)
-            )
+            problems = problems_of(err.errors(), body)
+            outcome.reject(f"conversation {conversation_id!r}: {summary(problems)}", len(group))
         except ConvoscopeError as err:
             outcome.reject(f"conversation {conversation_id!r}: {err.detail}", len(group))
 

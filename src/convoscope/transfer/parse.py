@@ -29,6 +29,7 @@ from convoscope.store.records import ConversationIn, EventIn, FeedbackIn
 from convoscope.store.threads import USER_ROLES, thread_id
 from convoscope.store.transfer import ThreadState
 from convoscope.transfer.encode import ANNOTATION_WIRE
+from convoscope.validation import and_more, problems_of
 
 # OpenAI's roles as an openai conversation holds them; tool results have no place there
 # (as in the OpenTelemetry intake) and are left out.
@@ -39,7 +40,6 @@ _OPENAI_ROLES = {
     "assistant": "assistant",
 }
 _SKIPPED_ROLES = {"tool", "function"}
-_UNION_TAGS = {"openai", "support_ticket", "support_copilot", "message", "conversation", "search"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ def parse_line(number: int, text: bytes) -> Item | BadLine:
         if "messages" in raw:
             return _openai_item(number, text, raw)
     except ValidationError as err:
-        return _bad(number, err)
+        return _bad(number, err, raw)
     return BadLine(
         number,
         None,
@@ -188,7 +188,7 @@ def _openai_item(number: int, text: bytes, raw: dict[str, Any]) -> Item | BadLin
     try:
         checked = create_conversation_adapter.validate_python(body)
     except ValidationError as err:
-        bad = _bad(number, err)
+        bad = _bad(number, err, body)
         if bad.field is not None and bad.field.startswith("messages["):
             at, _, rest = bad.field.removeprefix("messages[").partition("]")
             bad = replace(bad, field=f"messages[{positions[int(at)]}]{rest}")
@@ -206,39 +206,9 @@ def _digest(prefix: str, *parts: str) -> str:
     return f"{prefix}_{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:32]}"
 
 
-def _bad(number: int, err: ValidationError) -> BadLine:
-    problems = err.errors()
-    first = problems[0]
-    path = _field_path(first["loc"])
-    if first["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-        tag = str(first.get("ctx", {}).get("discriminator", "type")).strip("'")
-        path = f"{path}.{tag}" if path else tag
-    message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
-    if first["type"] == "missing":
-        message = "is required"
-    others = len({_field_path(p["loc"]) for p in problems} - {path})
-    if others:
-        message += f" (and {others} more problem{'s' if others > 1 else ''})"
-    return BadLine(number, path or None, message)
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    """``('conversation', 'openai', 'messages', 0, 'role')`` -> ``conversation.messages[0].role``:
-    without the tags of unions and the names of the union branches tried."""
-    out = ""
-    for index, item in enumerate(loc):
-        before = loc[index - 1] if index else None
-        # A union's tag follows what holds the union: the line itself (a create body),
-        # its conversation, its event, or an item of its events.
-        is_tag = item in _UNION_TAGS and (
-            before is None or before in {"conversation", "event"} or isinstance(before, int)
-        )
-        if is_tag and not (before is None and len(loc) > 1 and loc[1] in _UNION_TAGS):
-            continue
-        if isinstance(item, int):
-            out += f"[{item}]"
-        elif item[:1].isupper() or "[" in item or item in {"str", "none"}:
-            continue
-        else:
-            out += f".{item}" if out else item
-    return out
+def _bad(number: int, err: ValidationError, given: Any) -> BadLine:
+    """The line's first field at fault, worded as the API words it for the same body."""
+    problems = problems_of(err.errors(), given)
+    if not problems:
+        return BadLine(number, None, "invalid")
+    return BadLine(number, problems[0].field or None, problems[0].message + and_more(problems))

@@ -25,6 +25,7 @@ from convoscope.annotate.model import (
     QuestionType,
     Sentiment,
 )
+from convoscope.validation import problems_of, summary
 
 SCHEMA_NAME = "semantic_threads"
 MAX_SUBJECT_WORDS = 8
@@ -205,9 +206,7 @@ def parse_reply(text: str, count: int) -> tuple[dict[int, ThreadReply], list[str
         try:
             item = ThreadReply.model_validate(raw)
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            problems.append(f"item {position}: {where}: {first['msg']}")
+            problems.append(f"item {position}: {summary(problems_of(err.errors(), raw))}")
             continue
         if item.index >= count:
             problems.append(f"item {position}: index {item.index} is out of range")
