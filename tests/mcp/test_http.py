@@ -5,11 +5,13 @@ keys offered only the write tool, results bounded with a note."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
 import pytest
 
+from convoscope.mcp.http import McpEndpoint
 from tests.mcp.conftest import WINDOW, McpServer, connect, structured, text
 
 pytestmark = pytest.mark.timeout(120)
@@ -251,6 +253,7 @@ async def test_a_request_without_a_valid_key_is_refused(mcp_server: McpServer) -
             response = await client.post("/mcp", json=initialize, headers=headers)
             assert response.status_code == 401
             assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_a_result_over_the_budget_is_cut_with_a_note(mcp_server: McpServer) -> None:
@@ -299,3 +302,19 @@ async def test_clients_of_the_initialize_handshake_get_the_same_tools(
         assert len((await client.list_tools()).tools) == len(INKEEP_TOOLS + OURS)
         counted = await client.call_tool("query-conversations", {"request": COUNT})
         assert structured(counted)["data"]["result"] == [{"count": 2}]
+
+
+def test_building_the_server_leaves_logging_to_the_application() -> None:
+    # The SDK's logging.basicConfig acts only on a root logger without handlers: give it one.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    root.handlers[:] = []
+    try:
+        McpEndpoint()
+        assert (root.handlers, root.level) == ([], level)
+        # Ours still sets it up afterwards, as app.py and cli/mcp.py do.
+        logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s %(message)s")
+        assert [type(h) for h in root.handlers] == [logging.StreamHandler]
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -18,9 +18,10 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from convoscope.api.problems import render_error
 from convoscope.auth.access import Caller
 from convoscope.auth.verify import KeyVerifier
-from convoscope.errors import ConvoscopeError
+from convoscope.errors import ConvoscopeError, Unauthorized
 from convoscope.mcp.local import LocalBackend
 from convoscope.mcp.server import build_server
 
@@ -99,5 +100,13 @@ class McpEndpoint:
             raise ConvoscopeError("the MCP endpoint is not running")
         request = Request(scope)
         verifier: KeyVerifier = request.app.state.key_verifier
-        caller = await verifier.verify(request.headers.get("authorization"))
+        try:
+            caller = await verifier.verify(request.headers.get("authorization"))
+        except Unauthorized as err:
+            # RFC 6750 §3: a 401 says how to authenticate. MCP clients read it to tell a
+            # missing key from a server that is down.
+            answer = render_error(request, err)
+            answer.headers["WWW-Authenticate"] = "Bearer"
+            await answer(scope, receive, send)
+            return
         await manager.asgi_app({**scope, _CALLER: caller}, receive, send)

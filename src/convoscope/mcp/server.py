@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 import orjson
@@ -40,14 +41,23 @@ class Resolver(Protocol):
 
 
 def build_server(resolver: Resolver) -> MCPServer:
-    return MCPServer(
-        "convoscope",
-        title="convoscope analytics",
-        version=__version__,
-        instructions=INSTRUCTIONS,
-        tools=[_tool(spec, resolver) for spec in TOOLS],
-        middleware=[_ToolsOfTheCaller(resolver)],
-    )
+    # The SDK configures logging as an application would (logging.basicConfig with a
+    # rich handler at INFO, printing a line at start); here it is a library, and the
+    # application's own setup (app.py, cli/mcp.py) says where logs go: undo it.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return MCPServer(
+            "convoscope",
+            title="convoscope analytics",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            tools=[_tool(spec, resolver) for spec in TOOLS],
+            middleware=[_ToolsOfTheCaller(resolver)],
+        )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def _tool(spec: ToolSpec, resolver: Resolver) -> Tool:
