@@ -12,19 +12,24 @@ conversation deleted, a user forgotten, retention), on both engines:
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from convoscope.errors import ConversationNotFound
 from convoscope.store import annotations as annotation_store
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as feedback_store
 from convoscope.store import migrate, summaries, transfer
 from convoscope.store.erasure import delete_conversations, expired_conversations, forget_user
 from convoscope.store.records import ConversationIn, FeedbackIn, MessageIn, Scope
-from convoscope.store.tables import semantic_threads, user_days
+from convoscope.store.tables import conversation_days, semantic_threads, user_days
 from convoscope.store.threads import ANNOTATION_COLUMNS, feedback_flag
+from convoscope.store.writer import Writer
 from convoscope.web import reports
 from convoscope.web.window import Window
 from tests.conftest import ProjectKeys
@@ -265,3 +270,97 @@ def test_an_import_counts_its_conversations_and_restored_annotations(
             ],
         )  # fmt: skip
     assert_consistent(engine, p)
+
+
+async def _in_one_batch(engine: Engine, jobs: list[Callable[[Connection], Any]]) -> list[Any]:
+    """Run ``jobs`` through a writer in one group commit; their outcomes (or errors)."""
+    writer = Writer(engine, max_batch=len(jobs) + 1)
+    writer.start()
+    running, gate = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> None:
+        running.set()
+        gate.wait(10)
+
+    try:
+        blocker = asyncio.ensure_future(writer.run(hold))
+        assert await asyncio.to_thread(running.wait, 10)
+        queued = [asyncio.ensure_future(writer.run(job)) for job in jobs]
+        await asyncio.sleep(0)  # every job queued behind the one that holds the writer
+        gate.set()
+        await blocker
+        outcomes = await asyncio.gather(*queued, return_exceptions=True)
+        # The hold, then the batch; a failing job adds the batch's fenced run.
+        assert writer.commits <= 3, writer.commits
+        return outcomes
+    finally:
+        gate.set()
+        writer.stop()
+
+
+def _upsert(scope: Scope, conversation: ConversationIn) -> Callable[[Connection], Any]:
+    return lambda conn: conversation_store.upsert_conversation(conn, scope, conversation)
+
+
+async def test_a_failing_write_in_a_batch_leaves_no_count_behind(
+    engine: Engine, project: ProjectKeys
+) -> None:
+    """The batch runs again fenced once a job fails: the deltas of its first run, and
+    those of the failing job (which wrote and counted before it failed), are dropped;
+    the others' are applied once."""
+    scope, p = project.scope, project.scope.project_id
+
+    def counted_then_failed(conn: Connection) -> None:
+        conversation_store.upsert_conversation(conn, scope, conversation(5))
+        raise ConversationNotFound("after its counts were taken")
+
+    jobs = [_upsert(scope, conversation(n)) for n in range(4)]
+    outcomes = await _in_one_batch(engine, [*jobs[:2], counted_then_failed, *jobs[2:]])
+    assert isinstance(outcomes[2], ConversationNotFound)
+    assert not any(isinstance(o, BaseException) for o in outcomes[:2] + outcomes[3:])
+    assert_consistent(engine, p)
+    with engine.connect() as conn:
+        total = conn.execute(
+            select(func.sum(conversation_days.c.conversations)).where(
+                conversation_days.c.project_id == p
+            )
+        ).scalar_one()
+    assert total == 4
+
+
+async def test_many_writes_of_one_summary_row_in_a_batch_add_up(
+    engine: Engine, project: ProjectKeys
+) -> None:
+    """Forty conversations of one day, integration and user, re-logs that move one to
+    another day and back, and one deleted: one upsert per row adds what they all did."""
+    scope, p = project.scope, project.scope.project_id
+
+    def same_day(n: int, shift: timedelta = timedelta()) -> ConversationIn:
+        c = conversation(0, shift=shift)
+        c.id, c.user_properties = f"same{n}", {"id": "ann"}
+        for m in c.messages:
+            m.id = f"same{n}-{m.id}"
+        return c
+
+    jobs = [_upsert(scope, same_day(n)) for n in range(40)]
+    jobs += [
+        _upsert(scope, same_day(3, timedelta(days=2))),
+        _upsert(scope, same_day(4, timedelta(days=2))),
+        _upsert(scope, same_day(4)),
+        lambda conn: conversation_store.delete_conversation(conn, scope, "same7"),
+    ]
+    outcomes = await _in_one_batch(engine, jobs)
+    assert not any(isinstance(o, BaseException) for o in outcomes)
+    assert_consistent(engine, p)
+    with engine.connect() as conn:
+        per_day = conn.execute(
+            select(conversation_days.c.day, conversation_days.c.conversations).where(
+                conversation_days.c.project_id == p
+            )
+        ).all()
+        users = conn.execute(
+            select(user_days.c.day, user_days.c.conversations).where(user_days.c.project_id == p)
+        ).all()
+    day0, day2 = DAY0.date().isoformat(), (DAY0 + timedelta(days=2)).date().isoformat()
+    assert sorted(per_day) == [(day0, 38), (day2, 1)]
+    assert sorted(users) == [(day0, 38), (day2, 1)]

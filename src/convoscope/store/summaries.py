@@ -9,7 +9,9 @@ Each summary row is the sum of what single conversations contribute: its own row
 of its first message, integration, user), its feedback (day given, type) and its
 threads (day, annotations, feedback flags). A write that changes any of these runs
 inside ``kept_current``, which reads the contribution of the conversations it touches
-before and after the write and adds the difference. The write paths call it at one
+before and after the write and adds the difference (in the server's writer, the
+differences of a whole group commit are added up and written once, ``Folded``). The
+write paths call it at one
 place each (store/conversations.py, feedback.py, annotations.py, erasure.py,
 redaction_pass.py), so whatever else they do, the summaries equal a count of the rows.
 ``rebuild`` recomputes a project's summaries from its rows (after a bulk load that
@@ -248,6 +250,7 @@ def kept_current(
 
 
 def add_difference(conn: Connection, project_id: str, before: Counts, after: Counts) -> None:
+    folding: Folded | None = conn.info.get(_FOLDING)
     for table in SUMMARY_TABLES:
         old, new = before.get(table.name, {}), after.get(table.name, {})
         changes: dict[Key, tuple[int, ...]] = {}
@@ -257,8 +260,66 @@ def add_difference(conn: Connection, project_id: str, before: Counts, after: Cou
             delta = tuple((b[i] if b else 0) - (a[i] if a else 0) for i in range(width))
             if any(delta):
                 changes[key] = delta
-        if changes:
+        if not changes:
+            continue
+        if folding is None:
             _write(conn, project_id, table, changes)
+        else:
+            for key, delta in changes.items():
+                folding.add(table, (project_id, *key), delta)
+
+
+# conn.info's key for the deltas of the write under way, while a batch folds them.
+_FOLDING = "convoscope.summaries.folding"
+
+
+class Folded:
+    """Summary deltas added up over writes, applied in one upsert per key.
+
+    The writer commits many writes together, and a day's summary row is the same for
+    most of them: adding each write's delta as it comes costs a statement per write and
+    per table, and on PostgreSQL every writer in every process queues on that row's lock
+    for the rest of its transaction. The writer instead folds each write's deltas here
+    and applies their sum just before the commit (``store/writer.py``). Nothing in a
+    write reads the summary tables, so deferring their update changes no write's result.
+    """
+
+    def __init__(self) -> None:
+        self._deltas: dict[str, dict[Key, tuple[int, ...]]] = {t.name: {} for t in SUMMARY_TABLES}
+
+    def add(self, table: Table, key: Key, delta: tuple[int, ...]) -> None:
+        found = self._deltas[table.name].get(key)
+        self._deltas[table.name][key] = (
+            delta if found is None else tuple(a + b for a, b in zip(found, delta, strict=True))
+        )
+
+    def merge(self, other: Folded) -> None:
+        for table in SUMMARY_TABLES:
+            for key, delta in other._deltas[table.name].items():
+                self.add(table, key, delta)
+
+    def apply(self, conn: Connection) -> None:
+        """Write the sums (those that cancelled out not at all) and forget them."""
+        for table in SUMMARY_TABLES:
+            by_project: dict[str, dict[Key, tuple[int, ...]]] = {}
+            for (project_id, *key), delta in self._deltas[table.name].items():
+                if any(delta):
+                    by_project.setdefault(project_id, {})[tuple(key)] = delta
+            for project_id, changes in sorted(by_project.items()):
+                _write(conn, project_id, table, changes)
+            self._deltas[table.name] = {}
+
+
+@contextmanager
+def folded_into(conn: Connection, into: Folded) -> Iterator[None]:
+    """Within the block, ``add_difference`` on ``conn`` adds to ``into`` instead of
+    writing. Whoever holds ``into`` applies it before the transaction commits, and drops
+    it if the writes inside are rolled back."""
+    conn.info[_FOLDING] = into
+    try:
+        yield
+    finally:
+        del conn.info[_FOLDING]
 
 
 def _key_columns(table: Table) -> list[str]:

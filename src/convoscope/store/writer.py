@@ -12,6 +12,11 @@ on the common path, so the batch first runs without them; only when a job raises
 transaction rolled back and the batch run again with a savepoint around each job. Jobs
 must therefore be safe to run a second time: they only touch the connection.
 
+The dashboard's summaries change with most writes, and mostly the same rows (a project's
+day): each job's deltas are added up, and the batch applies their sums in one upsert per
+row just before it commits (``summaries.Folded``). A job that fails, or is rolled back
+to run again, takes its deltas with it.
+
 Several server processes on one PostgreSQL each have a writer, and two of them may
 upsert the same conversation at once: the one that commits second then trips over a row
 the other just inserted (a unique violation), or the two deadlock. A job that loses such
@@ -39,6 +44,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 
 from convoscope.errors import WriterBusy, WriterStopped
+from convoscope.store import summaries
 from convoscope.store.engine import writer_connection
 
 T = TypeVar("T")
@@ -231,30 +237,50 @@ class Writer:
     def _run_together(self, conn: Connection, batch: list[_Pending]) -> list[_Outcome] | None:
         """The fast path: every job in one transaction, no savepoints; None if one fails."""
         results: list[_Outcome] = []
+        deltas = summaries.Folded()
         try:
             with conn.begin():
-                for pending in batch:
-                    try:
-                        results.append((True, pending.job(conn)))
-                    except Exception as err:
-                        raise _JobFailed from err
+                with summaries.folded_into(conn, deltas):
+                    for pending in batch:
+                        try:
+                            results.append((True, pending.job(conn)))
+                        except Exception as err:
+                            raise _JobFailed from err
+                try:
+                    deltas.apply(conn)
+                except Exception as err:
+                    raise _JobFailed from err
         except _JobFailed:
             return None
         return results
 
     def _run_fenced(self, conn: Connection, batch: list[_Pending]) -> list[_Outcome]:
+        """Each job in a savepoint. The summaries' deltas of a job rolled back are dropped
+        with it; those of the others are applied once, at the end."""
         results: list[_Outcome] = []
-        with conn.begin():
-            for pending in batch:
-                savepoint = conn.begin_nested()
-                try:
-                    value = pending.job(conn)
-                except Exception as err:
-                    savepoint.rollback()
-                    results.append((False, err))
-                else:
-                    savepoint.commit()
-                    results.append((True, value))
+        kept = summaries.Folded()
+        try:
+            with conn.begin():
+                for pending in batch:
+                    deltas = summaries.Folded()
+                    savepoint = conn.begin_nested()
+                    try:
+                        with summaries.folded_into(conn, deltas):
+                            value = pending.job(conn)
+                    except Exception as err:
+                        savepoint.rollback()
+                        results.append((False, err))
+                    else:
+                        savepoint.commit()
+                        kept.merge(deltas)
+                        results.append((True, value))
+                kept.apply(conn)
+        except Exception as err:
+            # The summaries' upsert (or the commit) collided with another process's
+            # transaction: nothing of the batch stands, and every job runs again.
+            if not _lost_race(err):
+                raise
+            return [(False, err)] * len(batch)
         return results
 
 
