@@ -357,3 +357,51 @@ async def test_the_analyzer_process_is_restarted_when_it_dies() -> None:
         assert runner.restarts == 1, "a live child is kept"
     finally:
         runner.close()
+
+
+class FitRecordingRunner(InProcessRunner):
+    """The real analyzer, in process, noting how many threads each fit learns from."""
+
+    def __init__(self, analyzer: OfflineAnalyzer) -> None:
+        super().__init__(analyzer)
+        self.fitted_on: list[int] = []
+
+    async def fit(self, threads: Sequence[ThreadText], context: ProjectContext) -> ProjectContext:
+        self.fitted_on.append(len(threads))
+        return await super().fit(threads, context)
+
+
+async def test_a_backlog_is_annotated_after_a_small_first_fit_then_refitted_on_more(
+    db: Database, project: ProjectKeys, engine: Engine, shared_analyzer: OfflineAnalyzer
+) -> None:
+    # After a replay that logged thousands of turns while the worker held off, the
+    # first round fitted the categories on the whole backlog (embedding every thread)
+    # before annotating one, and annotated nothing for the minute watched.
+    runner = FitRecordingRunner(shared_analyzer)
+    worker = AnnotationWorker(
+        db,
+        runner,
+        WorkerSettings(
+            batch_size=5, min_threads_to_fit=3, first_fit_threads=6, refit_check_seconds=0
+        ),
+    )
+    for n in range(10):
+        await log(db, project, conversation(f"c{n}", QUESTIONS[: 1 + n % 3]))
+    total = len(threads(engine))
+    assert total == 19
+    assert await worker.run_once() == 5
+    assert runner.fitted_on == [6], "the first batch waits for a fit on a few threads only"
+    while await worker.run_once():
+        pass
+    # Each refit on twice the one before, while the project had that many.
+    assert runner.fitted_on == [6, 12]
+    stored = threads(engine)
+    assert all(t["annotation_status"] == "done" and t["category"] for t in stored)
+    with engine.connect() as conn:
+        context = store.load_context(conn, project.scope.project_id)
+    assert context.fitted_threads == 12
+    # Once the project has that many again, the next fit learns from twice as many.
+    for n in range(10, 13):
+        await log(db, project, conversation(f"c{n}", QUESTIONS))
+    await worker.run_once()
+    assert runner.fitted_on == [6, 12, 24]

@@ -40,6 +40,12 @@ class WorkerSettings:
     # A project's categories are fitted once it has this many threads, and refitted
     # each time it has doubled since.
     min_threads_to_fit: int = 20
+    # A first fit is on at most this many of the project's threads, and each refit on
+    # twice as many as the one before, up to all of them (or the sample's cap). A fit
+    # embeds every thread it learns from before the round annotates any: fitted on a
+    # backlog of thousands left behind by ingest, on a busy machine, the first one took
+    # longer than a minute in which nothing was annotated.
+    first_fit_threads: int = 1_000
     # How often a project's thread count is checked for a refit; counting a large
     # project's threads every batch would cost more than the batch.
     refit_check_seconds: float = 60.0
@@ -256,8 +262,9 @@ class AnnotationWorker(Service):
         wanted = max(self.settings.min_threads_to_fit, 2 * stored.fitted_threads)
         if total < wanted or self._fits.waiting(project_id):
             return context
+        limit = min(_FIT_SAMPLE, max(self.settings.first_fit_threads, wanted))
         sample = await self._db.read(
-            lambda conn: store.thread_texts_for_fitting(conn, project_id, limit=_FIT_SAMPLE)
+            lambda conn: store.thread_texts_for_fitting(conn, project_id, limit=limit)
         )
         texts = [ThreadText(q, a, titles, urls) for q, a, titles, urls in sample]
         try:
@@ -272,7 +279,9 @@ class AnnotationWorker(Service):
             glossary=list(fitted.glossary),
             learned_glossary=list(fitted.learned_glossary),
             category_model=fitted.categories.to_json_dict() if fitted.categories else None,
-            fitted_threads=total,
+            # A sample short of what there is counts as its own size, so that the next
+            # refit, on twice as many, comes at the next check.
+            fitted_threads=len(texts) if len(texts) < min(total, _FIT_SAMPLE) else total,
         )
         await self._db.write(
             lambda conn: store.save_context(conn, project_id, updated), background=True
