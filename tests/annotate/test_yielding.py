@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 
 import pytest
 from sqlalchemy import Connection, Engine, select
@@ -108,14 +107,16 @@ async def test_a_queue_at_the_writer_counts_as_busy_whatever_the_rate(
     def held(conn: Connection) -> None:
         release.wait(10)
 
-    first: Future[None] = db.writer.submit(held)
+    first = asyncio.ensure_future(db.writer.run(held))
+    await asyncio.sleep(0)
     await until(lambda: db.writer.waiting == 0, "the writer took the first job")
-    queued: Future[None] = db.writer.submit(lambda conn: None)
+    queued = asyncio.ensure_future(db.writer.run(lambda conn: None))
+    await asyncio.sleep(0)
     assert db.writer.waiting == 1
     assert pressure.busy()
     release.set()
-    first.result(10)
-    queued.result(10)
+    await asyncio.wait_for(first, 10)
+    await asyncio.wait_for(queued, 10)
     assert not pressure.busy()
 
 

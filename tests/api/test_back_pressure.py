@@ -50,7 +50,7 @@ async def test_writes_past_the_queue_limit_get_503_with_retry_after(
         running.set()
         gate.wait(10)
 
-    held = app.state.db.writer.submit(hold)
+    held = asyncio.ensure_future(app.state.db.writer.run(hold))
     assert await asyncio.to_thread(running.wait, 10)
     sent = [
         asyncio.ensure_future(http.post("/conversations", json=openai_conversation(f"c{i}")))
@@ -68,7 +68,7 @@ async def test_writes_past_the_queue_limit_get_503_with_retry_after(
         assert assert_problem(response, 503)["code"] == "service_unavailable"
         assert response.headers["retry-after"] == "1"
     gate.set()
-    await asyncio.to_thread(held.result, 10)
+    await asyncio.wait_for(held, 10)
     answers = await asyncio.gather(*sent)
     assert sorted(r.status_code for r in answers) == [200, 200] + [503] * 6
     for i, answer in enumerate(answers):
@@ -95,7 +95,7 @@ async def test_past_the_limit_a_request_is_refused_before_its_body_is_parsed(
         running.set()
         gate.wait(10)
 
-    held = app.state.db.writer.submit(hold)
+    held = asyncio.ensure_future(app.state.db.writer.run(hold))
     assert await asyncio.to_thread(running.wait, 10)
     waiting = [
         asyncio.ensure_future(http.post("/conversations", json=openai_conversation(f"c{i}")))
@@ -110,5 +110,5 @@ async def test_past_the_limit_a_request_is_refused_before_its_body_is_parsed(
     # Reads carry no body and wait for no writer: they are answered as ever.
     assert (await http.get("/conversations")).status_code == 200
     gate.set()
-    await asyncio.to_thread(held.result, 10)
+    await asyncio.wait_for(held, 10)
     assert [r.status_code for r in await asyncio.gather(*waiting)] == [200, 200]

@@ -20,6 +20,7 @@ from convoscope.cli.context import migrated_engine
 from convoscope.store.database import Database
 from convoscope.store.engine import make_engine
 from convoscope.store.tables import organizations
+from tests.queued_writes import queue_write
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def test_a_read_then_write_beside_the_server_waits_instead_of_failing(
     try:
         with command.begin() as conn:
             seen = conn.execute(select(func.count()).select_from(organizations)).scalar_one()
-            by_server = server.writer.submit(insert_org("by-server"))
+            by_server = queue_write(server.writer, insert_org("by-server"))
             time.sleep(0.3)
             assert not by_server.done(), "the server must wait for the command's lock"
             insert_org("by-command")(conn)

@@ -20,6 +20,7 @@ from convoscope.store.statistics import (
     refresh_statistics,
 )
 from tests.conftest import ProjectKeys
+from tests.queued_writes import queue_write
 
 
 def log_conversations(conn: Connection, scope: Scope, count: int, start: int = 0) -> None:
@@ -110,10 +111,10 @@ def test_an_analyze_in_a_batch_with_a_failing_write_fails_nothing_but_that_write
     def fail(conn: Connection) -> None:
         raise ConversationNotFound("x")
 
-    held = db.writer.submit(hold)
+    held = queue_write(db.writer, hold)
     assert running.wait(10)
-    failing = db.writer.submit(fail)
-    analyzed = db.writer.submit(partial(analyze_in_writer, table="conversations"))
+    failing = queue_write(db.writer, fail)
+    analyzed = queue_write(db.writer, partial(analyze_in_writer, table="conversations"))
     gate.set()  # the two share the next batch, run fenced because one fails
     held.result(timeout=10)
     with pytest.raises(ConversationNotFound):

@@ -17,6 +17,7 @@ from convoscope.errors import ConversationNotFound, WriterBusy, WriterStopped
 from convoscope.store.engine import make_engine
 from convoscope.store.tables import organizations
 from convoscope.store.writer import Writer
+from tests.queued_writes import queue_write
 
 
 def insert_org(org_id: str) -> Callable[[Connection], str]:
@@ -39,12 +40,12 @@ async def test_concurrent_writes_share_commits_and_all_land(engine: Engine) -> N
     writer.start()
     # Hold the writer on a slow job so the next ones queue up behind it.
     gate = threading.Event()
-    blocker = writer.submit(lambda conn: gate.wait(5))
+    blocker = asyncio.ensure_future(writer.run(lambda conn: gate.wait(5)))
     pending = [asyncio.ensure_future(writer.run(insert_org(f"org{i}"))) for i in range(50)]
     await asyncio.sleep(0.05)
     gate.set()
     assert sorted(await asyncio.gather(*pending)) == sorted(f"org{i}" for i in range(50))
-    blocker.result()
+    await blocker
     writer.stop()
     assert count_orgs(engine) == 50
     assert writer.jobs == 51
@@ -55,7 +56,7 @@ async def test_a_failing_write_fails_alone(engine: Engine) -> None:
     writer = Writer(engine)
     writer.start()
     gate = threading.Event()
-    writer.submit(lambda conn: gate.wait(5))
+    held = asyncio.ensure_future(writer.run(lambda conn: gate.wait(5)))
 
     def fail(conn: Connection) -> None:
         insert_org("doomed")(conn)
@@ -64,7 +65,9 @@ async def test_a_failing_write_fails_alone(engine: Engine) -> None:
     good = asyncio.ensure_future(writer.run(insert_org("kept")))
     bad = asyncio.ensure_future(writer.run(fail))
     duplicate = asyncio.ensure_future(writer.run(insert_org("kept")))
+    await asyncio.sleep(0)  # all three queued behind the held job: one batch
     gate.set()
+    await held
     assert await good == "kept"
     with pytest.raises(ConversationNotFound):
         await bad
@@ -78,12 +81,12 @@ async def test_a_failing_write_fails_alone(engine: Engine) -> None:
 def test_stop_commits_what_was_queued_and_then_refuses(engine: Engine) -> None:
     writer = Writer(engine)
     writer.start()
-    futures = [writer.submit(insert_org(f"o{i}")) for i in range(10)]
+    futures = [queue_write(writer, insert_org(f"o{i}")) for i in range(10)]
     writer.stop()
     assert [f.result() for f in futures] == [f"o{i}" for i in range(10)]
     assert count_orgs(engine) == 10
     with pytest.raises(WriterStopped):
-        writer.submit(insert_org("late"))
+        queue_write(writer, insert_org("late")).result(timeout=10)
 
 
 @pytest.mark.postgres_only
@@ -113,7 +116,7 @@ async def test_a_writer_whose_connection_cannot_open_fails_every_write(tmp_path:
             await asyncio.wait_for(writer.run(insert_org("lost")), timeout=10)
         assert writer.failure is not None
         with pytest.raises(WriterStopped, match="cannot write to its database"):
-            writer.submit(insert_org("later"))
+            await writer.run(insert_org("later"))
     finally:
         writer.stop()
         broken.dispose()
@@ -125,12 +128,7 @@ def test_writes_sent_while_the_thread_dies_all_fail_and_none_waits(tmp_path: Pat
     writer.start()
     # Sent as the thread starts and dies: some are queued before its death, some after.
     outcomes: list[BaseException] = []
-    futures = []
-    for i in range(500):
-        try:
-            futures.append(writer.submit(insert_org(f"o{i}")))
-        except WriterStopped as err:
-            outcomes.append(err)
+    futures = [queue_write(writer, insert_org(f"o{i}")) for i in range(500)]
     for future in futures:
         error = future.exception(timeout=10)
         assert error is not None
@@ -150,16 +148,16 @@ def test_a_full_queue_refuses_a_write_at_once(engine: Engine) -> None:
         running.set()
         gate.wait(10)
 
-    blocker = writer.submit(hold)
+    blocker = queue_write(writer, hold)
     assert running.wait(10)
-    queued = [writer.submit(insert_org(f"o{i}")) for i in range(3)]
+    queued = [queue_write(writer, insert_org(f"o{i}")) for i in range(3)]
     with pytest.raises(WriterBusy) as refused:
-        writer.submit(insert_org("one too many"))
+        queue_write(writer, insert_org("one too many")).result(timeout=10)
     assert refused.value.retry_after == 1
     gate.set()
     blocker.result(timeout=10)
     assert [f.result(timeout=10) for f in queued] == ["o0", "o1", "o2"]
-    writer.submit(insert_org("room again")).result(timeout=10)
+    queue_write(writer, insert_org("room again")).result(timeout=10)
     writer.stop()
     assert count_orgs(engine) == 4
 
@@ -209,11 +207,12 @@ def test_a_write_that_loses_a_race_with_another_writer_runs_again_and_lands(
         hold.wait(10)
 
     try:
-        winner = first.submit(upsert_org("first", written, gate))
+        winner = queue_write(first, upsert_org("first", written, gate))
         assert written.wait(10), "the first write did not run"
-        blocker = second.submit(held)
+        blocker = queue_write(second, held)
         assert running.wait(10)
-        failing, racing = second.submit(fail), second.submit(upsert_org("second"))
+        failing = queue_write(second, fail)
+        racing = queue_write(second, upsert_org("second"))
         hold.set()  # the two run in the next batch
         deadline = time.monotonic() + 10
         while not _waiting_on_a_lock(engine):

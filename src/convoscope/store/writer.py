@@ -37,7 +37,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -104,19 +103,6 @@ class Writer:
     def waiting(self) -> int:
         """Jobs queued and not yet taken by the thread (approximate)."""
         return self._queue.qsize()
-
-    def submit(self, job: Callable[[Connection], T]) -> Future[T]:
-        """Queue ``job``; the future resolves once its transaction has committed."""
-        future: Future[T] = Future()
-
-        def settle(ok: bool, value: Any) -> None:
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-        self._enqueue(_Pending(job, settle, lambda: not future.set_running_or_notify_cancel()))
-        return future
 
     async def run(self, job: Callable[[Connection], T], *, background: bool = False) -> T:
         """Run ``job`` in the next group commit and return its result once committed.
