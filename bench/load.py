@@ -44,6 +44,7 @@ class _Connection(asyncio.Protocol):
         self._buffer = bytearray()
         self._expected = -1  # total length of the current answer, once its head is read
         self._status = 0
+        self.port = 0  # set by _connect, for a reconnection
         self._waiter: asyncio.Future[int] | None = None
         self.closed = False
 
@@ -102,6 +103,7 @@ class _Connection(asyncio.Protocol):
 async def _connect(port: int) -> _Connection:
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_connection(_Connection, "127.0.0.1", port)
+    protocol.port = port
     return protocol
 
 
@@ -139,10 +141,13 @@ class LoadResult:
 
 
 async def _drive(
-    port: int, requests: Sequence[bytes], concurrency: int, duration_s: float | None
+    port: int | Sequence[int], requests: Sequence[bytes], concurrency: int, duration_s: float | None
 ) -> LoadResult:
+    ports = [port] if isinstance(port, int) else list(port)
     # Connect first: opening connections is not what is being measured.
-    connections = await asyncio.gather(*(_connect(port) for _ in range(concurrency)))
+    connections = await asyncio.gather(
+        *(_connect(ports[i % len(ports)]) for i in range(concurrency))
+    )
     statuses: Counter[int] = Counter()
     latencies: list[int] = []
     errors: list[str] = []
@@ -159,7 +164,7 @@ async def _drive(
             request = requests[next_index]
             next_index += 1
             if connection.closed:
-                connection = await _connect(port)
+                connection = await _connect(connection.port)
             sent = clock()
             try:
                 status = await connection.send(request)
@@ -187,12 +192,17 @@ async def _drive(
 
 
 def run_load(
-    port: int, requests: Sequence[bytes], *, concurrency: int, duration_s: float | None
+    port: int | Sequence[int],
+    requests: Sequence[bytes],
+    *,
+    concurrency: int,
+    duration_s: float | None,
 ) -> LoadResult:
     """Send ``requests`` in order from ``concurrency`` keep-alive connections.
 
     Stops at the first of: every request sent, or ``duration_s`` elapsed (requests in
-    flight then still complete and count). ``duration_s=None`` sends them all.
+    flight then still complete and count). ``duration_s=None`` sends them all. Several
+    ports: the connections are dealt to them in turn, as a load balancer would.
     """
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(_drive(port, requests, concurrency, duration_s))

@@ -8,12 +8,15 @@ Two parts, on one throwaway PostgreSQL cluster (on the disk, so commits reach it
 
 * ``workers``: ``POST /conversations`` (4 messages each) from ``--concurrency`` keep-alive
   clients for ``--duration`` seconds against ``convoscope serve --workers N`` for each N
-  of ``--workers``, on a fresh database each run, in an order rotated each round; the
-  figure is the median over the rounds, the ratio is against one process. Every
-  acknowledged conversation must be stored. Meanwhile ``pg_stat_activity`` and
-  ``pg_locks`` are sampled every 10 ms: ``waits_per_sample`` says how many of the
-  server's connections were, on average, in each wait (a row lock held by the other
-  process's writer shows as ``Lock:transactionid``).
+  of ``--workers`` and, for N above 1, against N ``convoscope serve`` on ports of their
+  own with the clients dealt to them in turn (as behind a load balancer); on a fresh
+  database each run, in an order rotated each round, timed only once every process has
+  connected to the database. The figure is the median over the rounds, the ratio is
+  against one process. Every acknowledged conversation must be stored. Beside each run:
+  the cores the servers, PostgreSQL and the client kept busy, how many clients each
+  process held, and what the servers' database connections waited for
+  (``pg_stat_activity`` and ``pg_locks`` sampled every 20 ms: on average how many
+  connections were in each state, and the statements that waited for a lock).
 * ``replica``: ``--rows`` conversations (as ``bench/query.py`` makes them), a streaming
   replica made with ``pg_basebackup``, and two servers on the same primary: one reads
   analytics from the primary, the other from the replica
@@ -37,8 +40,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -191,65 +195,103 @@ def _stored_conversations(url: str) -> int:
         engine.dispose()
 
 
-class _WaitSampler:
-    """What the server's connections wait on, sampled from ``pg_stat_activity``.
+class WaitSampler:
+    """What the servers' database connections are doing, sampled while a run goes on.
 
-    Every ``interval`` seconds, each busy backend of the database counts once: an active
-    one under its ``wait_event_type:wait_event`` (``CPU`` when it waits on nothing), one
-    inside a transaction waiting for its next statement under its state (``idle in
-    transaction``: the server process is working on it), and each lock it waits for in
-    ``pg_locks`` under ``lock:<locktype>``, with the statement that waits under
-    ``waiting:``. So the figures say where the writers' time goes: in PostgreSQL, in
-    its commits' flushes, on another writer's lock, or in the server process.
+    Every ``interval`` seconds, one row per connection of the servers (``pg_stat_activity``
+    of the database, but for this sampler) counted by state and wait event, and the locks
+    waited for (``pg_locks`` not granted) by type: whether the writers wait for the disk
+    (``IO``/``WalSync``), for each other's rows (``Lock``/``transactionid``, ``tuple``),
+    or for their clients (``Client``/``ClientRead``, ``idle``).
     """
 
-    _SQL = text(
-        "SELECT CASE WHEN a.state = 'active'"
-        " THEN coalesce(a.wait_event_type || ':' || a.wait_event, 'CPU') ELSE a.state END,"
-        " (SELECT string_agg(DISTINCT l.locktype, ',') FROM pg_locks l"
-        "  WHERE l.pid = a.pid AND NOT l.granted),"
-        " CASE WHEN a.wait_event_type = 'Lock' THEN left(a.query, 40) END"
-        " FROM pg_stat_activity a"
-        " WHERE a.datname = :db AND a.state <> 'idle' AND a.pid <> pg_backend_pid()"
-    )
-
-    def __init__(self, url: str, interval: float = 0.01) -> None:
+    def __init__(self, url: str, served: Sequence[Served], interval: float = 0.02) -> None:
         self._engine = make_engine(url, pool_size=1)
-        self._database = url.rsplit("/", 1)[1]
+        self._served = served
+        # The clients' connections each server process holds, as first seen in the run.
+        self.clients_per_process: list[int] = []
+        # Its own CPU, which the client's figure leaves out.
+        self.cpu_seconds = 0.0
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.samples = 0
-        self.counts: dict[str, int] = {}
+        self.states: Counter[str] = Counter()
+        self.locks: Counter[str] = Counter()
+        # The statements that waited for a lock, by their start.
+        self.blocked: Counter[str] = Counter()
 
-    def _run(self) -> None:
-        with self._engine.connect() as conn:
-            while not self._stop.wait(self._interval):
-                rows = conn.execute(self._SQL, {"db": self._database}).all()
-                conn.commit()
-                self.samples += 1
-                for wait, locks, statement in rows:
-                    names = [wait]
-                    if locks:
-                        names.append(f"lock:{locks}")
-                    if statement:  # which statement waits for the lock
-                        names.append(f"waiting: {statement}")
-                    for name in names:
-                        self.counts[name] = self.counts.get(name, 0) + 1
-
-    def __enter__(self) -> _WaitSampler:
+    def __enter__(self) -> WaitSampler:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
         self._engine.dispose()
 
-    def per_sample(self) -> dict[str, float]:
-        """Backends in each wait at an instant, on average, most first."""
-        ordered = sorted(self.counts.items(), key=lambda item: -item[1])
-        return {name: round(n / max(1, self.samples), 2) for name, n in ordered}
+    def _run(self) -> None:
+        started = time.thread_time()
+        try:
+            self._sample()
+        finally:
+            self.cpu_seconds = time.thread_time() - started
+
+    def _sample(self) -> None:
+        activity = text(
+            "SELECT state, wait_event_type, wait_event,"
+            " CASE WHEN wait_event_type = 'Lock' THEN left(query, 40) END"
+            " FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        waited = text(
+            "SELECT locktype, mode FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+            " WHERE NOT l.granted AND a.datname = current_database()"
+        )
+        with self._engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            while not self._stop.wait(self._interval):
+                if not self.clients_per_process and self.samples == 10:
+                    self.clients_per_process = _clients_per_process(self._served)
+                for state, wait_type, wait, statement in conn.execute(activity):
+                    where = f"{wait_type}/{wait}" if wait_type else "cpu"
+                    self.states[f"{state} {where}"] += 1
+                    if statement is not None:
+                        self.blocked[statement] += 1
+                for locktype, mode in conn.execute(waited):
+                    self.locks[f"{locktype} {mode}"] += 1
+                self.samples += 1
+
+    def report(self) -> dict[str, Any]:
+        """Connections in each state on average over the samples, largest first."""
+        per = max(self.samples, 1)
+        return {
+            "clients_per_process": self.clients_per_process,
+            "samples": self.samples,
+            "connections": {k: round(v / per, 2) for k, v in self.states.most_common()},
+            "lock_waits": {k: round(v / per, 2) for k, v in self.locks.most_common()},
+            "blocked_statements": {k: round(v / per, 2) for k, v in self.blocked.most_common(3)},
+        }
+
+
+def _clients_per_process(served: Sequence[Served]) -> list[int]:
+    """How many client connections each server process has accepted (those of
+    ``--workers N`` all accept from one listening socket), largest first."""
+    counts = []
+    for one in served:
+        root = psutil.Process(one.pid)
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                held = process.net_connections(kind="tcp")
+            except psutil.NoSuchProcess:
+                continue
+            accepted = sum(
+                1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == one.port
+            )
+            if accepted:
+                counts.append(accepted)
+    return sorted(counts, reverse=True)
 
 
 def _bodies(tag: str, n: int, key: str, port: int) -> list[bytes]:
@@ -258,74 +300,133 @@ def _bodies(tag: str, n: int, key: str, port: int) -> list[bytes]:
     return build_requests(port, "/conversations", bodies, f"Bearer {key}")
 
 
+class Shape(NamedTuple):
+    """How ``processes`` server processes take the clients: ``shared`` is one
+    ``convoscope serve --workers N`` (every process accepts from one listening socket),
+    otherwise N ``convoscope serve`` on ports of their own with the clients' connections
+    dealt to them in turn, as behind a load balancer."""
+
+    processes: int
+    shared: bool
+
+    @property
+    def name(self) -> str:
+        if self.processes == 1:
+            return "1"
+        return f"{self.processes} --workers" if self.shared else f"{self.processes} ports"
+
+
+def _shapes(counts: Sequence[int]) -> list[Shape]:
+    shapes = []
+    for n in counts:
+        shapes.append(Shape(n, shared=True))
+        if n > 1:
+            shapes.append(Shape(n, shared=False))
+    return shapes
+
+
+@contextmanager
+def _serve_shape(url: str, workdir: Path, shape: Shape) -> Iterator[list[Served]]:
+    with ExitStack() as stack:
+        if shape.shared:
+            yield [stack.enter_context(_serve(url, workdir, "--workers", str(shape.processes)))]
+        else:
+            yield [stack.enter_context(_serve(url, workdir)) for _ in range(shape.processes)]
+
+
+def _wait_for_processes(served: Sequence[Served], processes: int, database_port: int) -> None:
+    """Until ``processes`` server processes have connected to the database: /healthz
+    answered from one of ``--workers N`` says nothing of the others, and a process still
+    starting would neither take clients nor leave the cores to the rest."""
+    deadline = time.monotonic() + 180
+    while True:
+        ready = 0
+        for one in served:
+            root = psutil.Process(one.pid)
+            for process in [root, *root.children(recursive=True)]:
+                try:
+                    held = process.net_connections(kind="tcp")
+                except psutil.NoSuchProcess:
+                    continue
+                if any(c.raddr and c.raddr.port == database_port for c in held):
+                    ready += 1
+        if ready >= processes:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{ready} of {processes} server processes started")
+        time.sleep(0.2)
+
+
 def measure_workers(
     cluster: PostgresCluster, workdir: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    runs: dict[int, list[float]] = {n: [] for n in args.workers}
+    shapes = _shapes(args.workers)
+    runs: dict[Shape, list[float]] = {shape: [] for shape in shapes}
     # Where the cores went during each timed run, in CPU seconds per second of wall time:
     # on one machine the server processes share two cores with PostgreSQL and the client.
-    cpu: dict[int, list[dict[str, float]]] = {n: [] for n in args.workers}
-    waits: dict[int, list[dict[str, float]]] = {n: [] for n in args.workers}
+    cpu: dict[Shape, list[dict[str, float]]] = {shape: [] for shape in shapes}
+    waits: dict[Shape, list[dict[str, Any]]] = {shape: [] for shape in shapes}
     for round_no in range(args.rounds):
-        order = (
-            args.workers[round_no % len(args.workers) :]
-            + args.workers[: round_no % len(args.workers)]
-        )
-        for workers in order:
-            url = create_database(cluster.url, f"workers_{workers}_{round_no}")
+        order = shapes[round_no % len(shapes) :] + shapes[: round_no % len(shapes)]
+        for shape in order:
+            kind = "workers" if shape.shared else "ports"
+            url = create_database(cluster.url, f"{kind}_{shape.processes}_{round_no}")
             key = _api_key(url)
-            with _serve(url, workdir, "--workers", str(workers)) as served:
-                port = served.port
+            with _serve_shape(url, workdir, shape) as served:
+                _wait_for_processes(served, shape.processes, cluster.port)
+                ports = [s.port for s in served]
                 # Serialised before the clock starts: the client only writes bytes.
-                warm = _bodies(f"warm{round_no}", 2_000, key, port)
-                run_load(port, warm, concurrency=args.concurrency, duration_s=args.warmup)
-                requests = _bodies(f"w{workers}r{round_no}", args.bodies, key, port)
+                warm = _bodies(f"warm{round_no}", 2_000, key, ports[0])
+                run_load(ports, warm, concurrency=args.concurrency, duration_s=args.warmup)
+                requests = _bodies(f"{shape.name}r{round_no}", args.bodies, key, ports[0])
                 before = (
-                    _tree_cpu_seconds(served.pid),
+                    sum(_tree_cpu_seconds(s.pid) for s in served),
                     _tree_cpu_seconds(cluster.postmaster_pid),
                     time.process_time(),
                     time.perf_counter(),
                 )
-                with _WaitSampler(url) as sampler:
+                with WaitSampler(url, served) as sampler:
                     result = run_load(
-                        port, requests, concurrency=args.concurrency, duration_s=args.duration
+                        ports, requests, concurrency=args.concurrency, duration_s=args.duration
                     )
-                waits[workers].append(sampler.per_sample())
                 wall = time.perf_counter() - before[3]
-                cpu[workers].append(
+                client_cpu = time.process_time() - before[2] - sampler.cpu_seconds
+                cpu[shape].append(
                     {
-                        "servers": (_tree_cpu_seconds(served.pid) - before[0]) / wall,
+                        "servers": (sum(_tree_cpu_seconds(s.pid) for s in served) - before[0])
+                        / wall,
                         "postgresql": (_tree_cpu_seconds(cluster.postmaster_pid) - before[1])
                         / wall,
-                        "client": (time.process_time() - before[2]) / wall,
+                        "client": client_cpu / wall,
                     }
                 )
+                waits[shape].append(sampler.report())
                 acknowledged = result.ok
             stored = _stored_conversations(url)
             if result.failed or stored < acknowledged:
                 raise RuntimeError(
-                    f"{workers} workers: {result.failed} failed, {acknowledged} "
+                    f"{shape.name}: {result.failed} failed, {acknowledged} "
                     f"acknowledged but {stored} stored"
                 )
-            runs[workers].append(result.rps)
+            runs[shape].append(result.rps)
             log(
-                f"workers={workers} round {round_no + 1}: {result.rps:.0f} conversations/s, "
-                f"waits {waits[workers][-1]}"
+                f"{shape.name} round {round_no + 1}: {result.rps:.0f} conversations/s, "
+                f"clients per process {waits[shape][-1]['clients_per_process']}"
             )
-    medians = {n: statistics.median(rates) for n, rates in runs.items()}
-    one = medians.get(1)
+    medians = {shape: statistics.median(rates) for shape, rates in runs.items()}
+    one = medians.get(Shape(1, shared=True))
     return {
-        str(n): {
+        shape.name: {
             "conversations_per_s": round(rate),
-            "runs": [round(r) for r in runs[n]],
+            "runs": [round(r) for r in runs[shape]],
             "ratio_to_one_process": round(rate / one, 2) if one else None,
             "cores_busy": {
-                part: round(statistics.median(run[part] for run in cpu[n]), 2)
+                part: round(statistics.median(run[part] for run in cpu[shape]), 2)
                 for part in ("servers", "postgresql", "client")
             },
-            "waits_per_sample": waits[n],
+            "waits": waits[shape],
         }
-        for n, rate in medians.items()
+        for shape, rate in medians.items()
     }
 
 
