@@ -21,13 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam
+from sqlalchemy import JSON, ColumnElement, Connection, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
 
@@ -35,25 +37,31 @@ Processor = Callable[[Any], Any]
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    # Each parameter with its conversion, in the order the SQL expects them.
-    plan: tuple[tuple[str, Processor | None], ...]
+    # The parameters' names, in the order the SQL expects them.
+    names: tuple[str, ...]
+    # Those that need converting, by position, with their conversion.
+    conversions: tuple[tuple[int, Processor], ...]
     # sqlite3 takes a sequence (qmark style), psycopg a mapping (%(name)s style).
     positional: bool
     # The result columns that need converting, by index, with their conversion.
     results: tuple[tuple[int, Processor], ...]
     # Values written into the statement itself, e.g. ``.values(status="pending")``.
     fixed: dict[str, Any]
+    # Takes the named values out of a mapping in one C call (an import converts
+    # 240,000 rows of parameters per 30,000 conversations, a Python loop over each
+    # name cost 3.6 µs a row).
+    take: Callable[[Mapping[str, Any]], Any]
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         if self.fixed:
             values = {**self.fixed, **values}
-        converted = [
-            values[name] if process is None else process(values[name])
-            for name, process in self.plan
-        ]
+        taken = self.take(values)
+        converted = [taken] if len(self.names) == 1 else list(taken)
+        for index, process in self.conversions:
+            converted[index] = process(converted[index])
         if self.positional:
             return converted
-        return dict(zip((name for name, _ in self.plan), converted, strict=True))
+        return dict(zip(self.names, converted, strict=True))
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         if not self.results:
@@ -83,11 +91,20 @@ class Prepared:
             cursor.execute(compiled.sql, compiled.params(params))
             return int(cursor.rowcount)
 
-    def executemany(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Run once per row (rows share their keys), in one driver call."""
+    def executemany(
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        columns: tuple[str, ...] | None = None,
+    ) -> None:
+        """Run once per row (rows share their keys), in one driver call.
+
+        ``columns``: an insert's or update's columns, when the rows hold other keys too
+        (those are left out of the statement)."""
         if not rows:
             return
-        compiled = self._compile(conn.dialect, rows[0])
+        compiled = self._compile(conn.dialect, rows[0], columns)
         with _cursor(conn, compiled.sql) as cursor:
             cursor.executemany(compiled.sql, [compiled.params(row) for row in rows])
 
@@ -102,9 +119,17 @@ class Prepared:
         rows = self.all(conn, params)
         return rows[0] if rows else None
 
-    def _compile(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
+    def _compile(
+        self,
+        dialect: Dialect,
+        params: Mapping[str, Any],
+        columns: tuple[str, ...] | None = None,
+    ) -> _Compiled:
         # Inserts and updates render only the columns given: their keys are part of the key.
-        columns = tuple(params) if _sets_columns(self._statement) else None
+        if not _sets_columns(self._statement):
+            columns = None
+        elif columns is None:
+            columns = tuple(params)
         key = (dialect.name, columns)
         found = self._compiled.get(key)
         if found is None:
@@ -161,8 +186,8 @@ def _compile(
         if not bind.required:
             fixed[name] = bind.effective_value
         # The processors take None themselves (JSON's none_as_null among them).
-        processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
-    order = compiled.positiontup if compiled.positional else list(processors)
+        processors[name] = _bind_processor(bind.type.dialect_impl(dialect), dialect)
+    names = tuple((compiled.positiontup or ()) if compiled.positional else processors)
     results: list[tuple[int, Processor]] = []
     for index, column in enumerate(getattr(statement, "exported_columns", ())):
         impl = column.type.dialect_impl(dialect)
@@ -171,11 +196,49 @@ def _compile(
             results.append((index, process))
     return _Compiled(
         sql=compiled.string,
-        plan=tuple((name, processors[name]) for name in order or ()),
+        names=names,
+        conversions=tuple(
+            (index, process)
+            for index, name in enumerate(names)
+            if (process := processors[name]) is not None
+        ),
         positional=compiled.positional,
         results=tuple(results),
         fixed=fixed,
+        take=itemgetter(*names) if names else lambda values: (),
     )
+
+
+def _bind_processor(impl: TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    """``impl``'s conversion of a parameter; for JSON on SQLite, the serializer itself.
+
+    SQLAlchemy's JSON processor checks for its NULL markers before serialising, which
+    cost as much as orjson's work on the dozen JSON values of a logged conversation.
+    The markers are still handed to it; None is NULL, as ``none_as_null`` has it.
+    """
+    process = impl.bind_processor(dialect)
+    serializer = getattr(dialect, "_json_serializer", None)
+    if (
+        process is None
+        or serializer is None
+        or dialect.name != "sqlite"
+        or not isinstance(impl, JSON)
+        or not impl.none_as_null
+    ):
+        return process
+    general = process
+
+    def serialise(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) in _JSON_VALUES:
+            return serializer(value)
+        return general(value)
+
+    return serialise
+
+
+_JSON_VALUES = frozenset({dict, list, str, int, float, bool})
 
 
 def _sets_columns(statement: ClauseElement) -> bool:

@@ -177,10 +177,10 @@ def _insert_present(conn: Connection, statement: Prepared, rows: list[dict[str, 
     """
     alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        present = {key: value for key, value in row.items() if value is not None}
-        alike.setdefault(tuple(present), []).append(present)
-    for group in alike.values():
-        statement.executemany(conn, group)
+        present = tuple([key for key, value in row.items() if value is not None])
+        alike.setdefault(present, []).append(row)
+    for columns, group in alike.items():
+        statement.executemany(conn, group, columns=columns)
 
 
 def restore_threads(conn: Connection, scope: Scope, states: Iterable[ThreadState]) -> None:
