@@ -38,7 +38,9 @@ def start_server(
     )
 
 
-async def wait_until_healthy(client: httpx.AsyncClient, *, seconds: float = 30) -> None:
+async def wait_until_healthy(client: httpx.AsyncClient, *, seconds: float = 90) -> None:
+    # It polls, so a generous limit costs nothing when the server is quick; under a loaded
+    # machine (or a second test worker) a start can take longer than half a minute.
     deadline = time.monotonic() + seconds
     while True:
         try:
