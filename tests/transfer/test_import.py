@@ -278,3 +278,29 @@ async def test_a_bad_create_body_is_told_in_the_words_the_api_answers_it_with(
     assert [(b.field, str(b)) for b in bad] == [
         (answer["field"], f"line {n}: {answer['detail']}") for n, answer in enumerate(answers, 1)
     ]
+
+
+def synchronous(engine: Engine) -> int:
+    with engine.connect() as conn:
+        driver: Any = conn.connection.driver_connection
+        return int(driver.execute("PRAGMA synchronous").fetchone()[0])
+
+
+def test_batches_commit_without_an_fsync_and_the_connection_is_put_back_after(
+    engine: Engine, project: ProjectKeys, tmp_path: Path
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's synchronous setting only")
+    seen: list[int] = []
+    path = write_lines(tmp_path / "two.jsonl", openai_conversation("c1"), openai_conversation("c2"))
+    with LineReader(path) as lines:
+        import_lines(
+            engine,
+            project.scope,
+            lines,
+            batch_size=1,
+            on_batch=lambda _: seen.append(synchronous(engine)),
+        )
+    # NORMAL while importing, FULL again after.
+    assert (seen, synchronous(engine)) == ([1, 1], 2)
+    assert stored_ids(engine, project.scope) == ["c1", "c2"]
