@@ -7,7 +7,7 @@ import enum
 import json
 import os
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -21,10 +21,6 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import Engine
 
-from convoscope.annotate.analyzers.llm import LLMAnalyzer, LLMSettings
-from convoscope.annotate.model import Analyzer
-from convoscope.annotate.runner import InProcessRunner
-from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
 from convoscope.cli.context import fail, migrated_engine, out
 from convoscope.errors import QueryError
 from convoscope.query.operators import parse_time_value
@@ -32,8 +28,10 @@ from convoscope.schemas.threads import ThreadVerification
 from convoscope.store import annotations as store
 from convoscope.store import keys as key_store
 from convoscope.store.annotation_names import WIRE_TO_COLUMN
-from convoscope.store.database import Database
 from convoscope.validation import problems_of, summary
+
+if TYPE_CHECKING:
+    from convoscope.annotate.model import Analyzer
 
 threads_app = typer.Typer(help="Semantic threads.", no_args_is_help=True)
 glossary_app = typer.Typer(help="A project's first-party terms.", no_args_is_help=True)
@@ -78,9 +76,14 @@ def annotate(
 async def _run(
     engine: Engine, project_id: str, pending: int, choice: AnalyzerChoice, batch_size: int
 ) -> None:
-    # Here, not at the top: its models take seconds to import, and every other command
-    # (``convoscope mcp``, which clients start at each launch) would wait for them.
+    # Here, not at the top: the analyzers (numpy, the models) and the worker take
+    # seconds to import, and every other command (``convoscope mcp``, which clients
+    # start at each launch, ``convoscope import``) would wait for them.
+    from convoscope.annotate.analyzers.llm import LLMAnalyzer, LLMSettings
     from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+    from convoscope.annotate.runner import InProcessRunner
+    from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
+    from convoscope.store.database import Database
 
     chosen: Analyzer = OfflineAnalyzer()
     if choice is AnalyzerChoice.LLM:
