@@ -12,8 +12,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: $(STAMP)
 	$(BIN)/convoscope serve
 
+# Two workers, each with its own PostgreSQL cluster and browser; --dist loadfile keeps a
+# module's tests (and its module-scoped server, browser or fuzzing app) in one worker.
 test: $(STAMP) system-deps $(CONFORMANCE)/node_modules/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
