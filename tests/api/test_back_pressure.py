@@ -44,14 +44,19 @@ async def http(app: FastAPI, project: ProjectKeys) -> AsyncIterator[httpx.AsyncC
 async def test_writes_past_the_queue_limit_get_503_with_retry_after(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    running, gate = threading.Event(), threading.Event()
+    writer = app.state.db.writer
+    # Every writer thread (two on PostgreSQL) held, so that the next writes queue.
+    running, gate = threading.Semaphore(0), threading.Event()
 
     def hold(conn: Connection) -> None:
-        running.set()
+        running.release()
         gate.wait(10)
 
-    held = asyncio.ensure_future(app.state.db.writer.run(hold))
-    assert await asyncio.to_thread(running.wait, 10)
+    holds = []
+    for _ in range(writer.connections):  # one at a time, or one batch would take them all
+        holds.append(asyncio.ensure_future(writer.run(hold)))
+        assert await asyncio.to_thread(running.acquire, True, 10)
+    held = asyncio.gather(*holds)
     sent = [
         asyncio.ensure_future(http.post("/conversations", json=openai_conversation(f"c{i}")))
         for i in range(8)
@@ -89,14 +94,19 @@ async def test_a_stopped_writer_answers_503_at_once(app: FastAPI, http: httpx.As
 async def test_past_the_limit_a_request_is_refused_before_its_body_is_parsed(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    running, gate = threading.Event(), threading.Event()
+    writer = app.state.db.writer
+    # Every writer thread (two on PostgreSQL) held, so that the next writes queue.
+    running, gate = threading.Semaphore(0), threading.Event()
 
     def hold(conn: Connection) -> None:
-        running.set()
+        running.release()
         gate.wait(10)
 
-    held = asyncio.ensure_future(app.state.db.writer.run(hold))
-    assert await asyncio.to_thread(running.wait, 10)
+    holds = []
+    for _ in range(writer.connections):  # one at a time, or one batch would take them all
+        holds.append(asyncio.ensure_future(writer.run(hold)))
+        assert await asyncio.to_thread(running.acquire, True, 10)
+    held = asyncio.gather(*holds)
     waiting = [
         asyncio.ensure_future(http.post("/conversations", json=openai_conversation(f"c{i}")))
         for i in range(2)

@@ -239,3 +239,42 @@ def _waiting_on_a_lock(engine: Engine) -> bool:
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
         ).scalar_one()
     return int(waiting) > 0
+
+
+@pytest.mark.postgres_only
+async def test_a_second_connection_commits_while_the_first_is_held(engine: Engine) -> None:
+    writer = Writer(engine, connections=2)
+    writer.start()
+    gate, holding = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> str:
+        holding.set()
+        gate.wait(10)
+        return "held"
+
+    try:
+        held = asyncio.ensure_future(writer.run(hold))
+        assert await asyncio.to_thread(holding.wait, 10)
+        # With one connection this would wait for the gate; the other thread takes it.
+        assert await asyncio.wait_for(writer.run(insert_org("beside")), 5) == "beside"
+        assert not held.done()
+        gate.set()
+        assert await held == "held"
+        many = await asyncio.gather(*(writer.run(insert_org(f"org{i}")) for i in range(100)))
+        assert len(many) == 100
+    finally:
+        gate.set()
+        writer.stop()
+    assert count_orgs(engine) == 101
+    assert writer.jobs == 102
+
+
+async def test_stop_ends_every_connection_s_thread(engine: Engine) -> None:
+    writer = Writer(engine, connections=3)
+    writer.start()
+    await asyncio.gather(*(writer.run(insert_org(f"org{i}")) for i in range(10)))
+    writer.stop()
+    assert not [t for t in threading.enumerate() if t.name == "convoscope-writer" and t.is_alive()]
+    with pytest.raises(WriterStopped):
+        await writer.run(insert_org("late"))
+    assert count_orgs(engine) == 10

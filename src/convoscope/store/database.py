@@ -29,7 +29,7 @@ class Stream(Protocol[T_co]):
 
 
 class Database:
-    """One engine, one writer thread, and a bounded pool of reader threads.
+    """One engine, its writer threads (one on SQLite), and a bounded pool of reader threads.
 
     ``replicas`` are engines on streaming replicas of the primary: ``read_analytics``
     sends its work to them in turn (to the primary when there are none), ``read`` always
@@ -44,10 +44,17 @@ class Database:
         write_queue_limit: int = 2_000,
         readers: int = 8,
         replicas: Sequence[Engine] = (),
+        write_connections: int = 1,
     ) -> None:
         self.engine = engine
         self.dialect: Dialect = dialect_of(engine)
-        self.writer = Writer(engine, max_batch=write_batch_size, max_queue=write_queue_limit)
+        self.writer = Writer(
+            engine,
+            max_batch=write_batch_size,
+            max_queue=write_queue_limit,
+            # SQLite takes one writer at a time: a second would wait on the first's lock.
+            connections=write_connections if self.dialect == Dialect.POSTGRESQL else 1,
+        )
         self._readers = CapacityLimiter(readers)
         self.replicas = tuple(replicas)
         self._next_replica = itertools.cycle(self.replicas or (engine,))

@@ -1,4 +1,4 @@
-"""The write path: one thread, one connection, many requests per commit.
+"""The write path: a writer thread with its own connection, many requests per commit.
 
 A commit costs one fsync, and an fsync costs milliseconds, so committing once per request
 caps the server at a few hundred writes a second. Here every write request is a job
@@ -23,9 +23,17 @@ the other just inserted (a unique violation), or the two deadlock. A job that lo
 a race is run again, alone, once the rest of its batch has committed and released its
 locks; it then sees the winner's rows and writes over them, as a later request would.
 
+On PostgreSQL a process may run more than one such thread (``connections``), each with
+a connection of its own, taking batches from the one queue: while one thread's batch
+waits on PostgreSQL (its statements, its commit's flush) another's runs the server's
+side of its jobs. One thread left its connection idle inside its transaction most of
+the time, waiting for the next statement (``bench/scale.py``: one process 147
+conversations/s with one, 234 with two). They race as the writers of two processes do,
+and lose the same way. SQLite takes one writer at a time, so it has one.
+
 The queue is bounded (``max_queue``): past it a write is refused at once with
 ``WriterBusy`` (a 503 with ``Retry-After``), so overload pushes back on clients instead
-of growing the server's memory. If the thread ever ends, whether stopped or killed by an
+of growing the server's memory. If a thread ever ends, whether stopped or killed by an
 error it could not handle (its connection would not open), every write still queued and
 every later one fails with ``WriterStopped``: nothing waits for a thread that is gone.
 """
@@ -62,17 +70,27 @@ class _Pending:
 
 
 class Writer:
-    """Runs write jobs on one connection, committing many jobs together."""
+    """Runs write jobs on ``connections`` connections, committing many jobs together."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 256, max_queue: int = 10_000) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 256,
+        max_queue: int = 10_000,
+        connections: int = 1,
+    ) -> None:
         self._engine = engine
+        self._connections = connections
         self._max_batch = max_batch
         self._max_queue = max_queue
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._closed = False
         # Set once the thread has ended; from then on every write fails with it.
         self._ended: WriterStopped | None = None
+        # Counted by every thread; += on an attribute is not atomic across threads.
+        self._count_lock = threading.Lock()
         self.commits = 0
         self.jobs = 0
         # Writes queued by requests (not by background work) since the start: the
@@ -80,19 +98,30 @@ class Writer:
         self.foreground_writes = 0
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._threads:
             return
-        self._thread = threading.Thread(target=self._run, name="convoscope-writer", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name="convoscope-writer", daemon=True)
+            for _ in range(self._connections)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        """Finish every queued job, then stop the thread."""
-        if self._thread is None or self._closed:
+        """Finish every queued job, then stop the threads."""
+        if not self._threads or self._closed:
             return
         self._closed = True
-        self._queue.put(None)
-        self._thread.join()
-        self._thread = None
+        for _ in self._threads:  # each thread ends at the first None it takes
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+    @property
+    def connections(self) -> int:
+        """Threads, each with a connection of its own, that run the batches."""
+        return self._connections
 
     @property
     def failure(self) -> WriterStopped | None:
@@ -124,7 +153,7 @@ class Writer:
     def _enqueue(self, pending: _Pending) -> None:
         if self._ended is not None:
             raise self._ended
-        if self._closed or self._thread is None:
+        if self._closed or not self._threads:
             raise WriterStopped("the server is not accepting writes: it is stopping")
         # qsize is approximate, and a bound needs no more: only the event loop enqueues.
         if self._queue.qsize() >= self._max_queue:
@@ -154,11 +183,13 @@ class Writer:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if item is not None:
-                try:
-                    item.settle(False, self._ended)
-                except RuntimeError:  # its event loop has closed: nobody waits
-                    pass
+            if item is None:  # another thread's signal to stop: leave it to that thread
+                self._queue.put(None)
+                return
+            try:
+                item.settle(False, self._ended)
+            except RuntimeError:  # its event loop has closed: nobody waits
+                pass
 
     def _loop(self) -> None:
         with writer_connection(self._engine) as conn:
@@ -194,11 +225,16 @@ class Writer:
             for pending in live:
                 pending.settle(False, err)
             return
-        self.commits += 1
+        self._count(commits=1)
         self._retry_lost_races(conn, live, results)
-        self.jobs += len(results)
+        self._count(jobs=len(results))
         for pending, (ok, value) in zip(live, results, strict=True):
             pending.settle(ok, value)
+
+    def _count(self, *, commits: int = 0, jobs: int = 0) -> None:
+        with self._count_lock:
+            self.commits += commits
+            self.jobs += jobs
 
     def _retry_lost_races(
         self, conn: Connection, batch: list[_Pending], results: list[_Outcome]
@@ -216,7 +252,7 @@ class Writer:
                 for i in lost:
                     results[i] = (False, err)
                 return
-            self.commits += 1
+            self._count(commits=1)
             for i, outcome in zip(lost, again, strict=True):
                 results[i] = outcome
 
