@@ -270,11 +270,14 @@ async def test_a_second_connection_commits_while_the_first_is_held(engine: Engin
 
 
 async def test_stop_ends_every_connection_s_thread(engine: Engine) -> None:
+    before = set(threading.enumerate())
     writer = Writer(engine, connections=3)
     writer.start()
+    started = [t for t in threading.enumerate() if t not in before]
+    assert len([t for t in started if t.name == "convoscope-writer"]) == 3
     await asyncio.gather(*(writer.run(insert_org(f"org{i}")) for i in range(10)))
     writer.stop()
-    assert not [t for t in threading.enumerate() if t.name == "convoscope-writer" and t.is_alive()]
+    assert not [t for t in started if t.is_alive()]
     with pytest.raises(WriterStopped):
         await writer.run(insert_org("late"))
     assert count_orgs(engine) == 10
