@@ -19,6 +19,10 @@ __all__ = ["Retry"]
 # client's own mistake with 4xx only, so retrying these never hides one.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
+# The jitter's own generator: drawing from the module-level one would move the
+# application's random sequence (one it may have seeded) on every retry.
+_JITTER = random.Random()
+
 
 @dataclass(frozen=True)
 class Retry:
@@ -38,7 +42,7 @@ class Retry:
             after = retry_after(response.headers.get("retry-after"))
             if after is not None:
                 return min(after, self.max_wait)
-        return random.uniform(0, min(self.max_wait, self.initial * 2**attempt))
+        return _JITTER.uniform(0, min(self.max_wait, self.initial * 2**attempt))
 
 
 NO_RETRY = Retry(attempts=1)
