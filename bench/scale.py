@@ -279,19 +279,25 @@ def _clients_per_process(served: Sequence[Served]) -> list[int]:
     """How many client connections each server process has accepted (those of
     ``--workers N`` all accept from one listening socket), largest first."""
     counts = []
+    for one, held in _tcp_of_processes(served):
+        accepted = sum(
+            1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == one.port
+        )
+        if accepted:
+            counts.append(accepted)
+    return sorted(counts, reverse=True)
+
+
+def _tcp_of_processes(served: Sequence[Served]) -> Iterator[tuple[Served, list[Any]]]:
+    """Each server process (a ``serve`` and its ``--workers`` children) with its TCP
+    connections; a process gone meanwhile is left out."""
     for one in served:
         root = psutil.Process(one.pid)
         for process in [root, *root.children(recursive=True)]:
             try:
-                held = process.net_connections(kind="tcp")
+                yield one, process.net_connections(kind="tcp")
             except psutil.NoSuchProcess:
                 continue
-            accepted = sum(
-                1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == one.port
-            )
-            if accepted:
-                counts.append(accepted)
-    return sorted(counts, reverse=True)
 
 
 def _bodies(tag: str, n: int, key: str, port: int) -> list[bytes]:
@@ -340,16 +346,11 @@ def _wait_for_processes(served: Sequence[Served], processes: int, database_port:
     starting would neither take clients nor leave the cores to the rest."""
     deadline = time.monotonic() + 180
     while True:
-        ready = 0
-        for one in served:
-            root = psutil.Process(one.pid)
-            for process in [root, *root.children(recursive=True)]:
-                try:
-                    held = process.net_connections(kind="tcp")
-                except psutil.NoSuchProcess:
-                    continue
-                if any(c.raddr and c.raddr.port == database_port for c in held):
-                    ready += 1
+        ready = sum(
+            1
+            for _, held in _tcp_of_processes(served)
+            if any(c.raddr and c.raddr.port == database_port for c in held)
+        )
         if ready >= processes:
             return
         if time.monotonic() > deadline:
