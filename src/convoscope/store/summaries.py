@@ -159,15 +159,20 @@ _ONE_THREAD = Prepared(
 )
 
 
+def _add_to(counts: dict[Key, tuple[int, ...]], key: Key, values: tuple[int, ...]) -> None:
+    """Add ``values`` column by column to what ``counts`` holds for ``key``."""
+    found = counts.get(key)
+    counts[key] = (
+        values if found is None else tuple(a + b for a, b in zip(found, values, strict=True))
+    )
+
+
 class _Counter:
     def __init__(self) -> None:
         self.counts: Counts = {t.name: {} for t in SUMMARY_TABLES}
 
     def add(self, table: Table, key: Key, values: tuple[int, ...]) -> None:
-        found = self.counts[table.name].get(key)
-        self.counts[table.name][key] = (
-            values if found is None else tuple(a + b for a, b in zip(found, values, strict=True))
-        )
+        _add_to(self.counts[table.name], key, values)
 
     def add_threads(self, rows: Iterable[tuple[Any, ...]]) -> None:
         for first, integration, category, sentiment, documented, confident, pos, neg in rows:
@@ -288,10 +293,7 @@ class Folded:
         self._deltas: dict[str, dict[Key, tuple[int, ...]]] = {t.name: {} for t in SUMMARY_TABLES}
 
     def add(self, table: Table, key: Key, delta: tuple[int, ...]) -> None:
-        found = self._deltas[table.name].get(key)
-        self._deltas[table.name][key] = (
-            delta if found is None else tuple(a + b for a, b in zip(found, delta, strict=True))
-        )
+        _add_to(self._deltas[table.name], key, delta)
 
     def merge(self, other: Folded) -> None:
         for table in SUMMARY_TABLES:
