@@ -139,14 +139,14 @@ async def test_verified_fields_survive_re_annotation(
             conn,
             project.scope.project_id,
             thread_id,
-            {"category": "billing", "isDocumented": False},
+            {"category": "billing", "is_documented": False},
         )
     )
     await log(db, project, conversation("c1", [(QUESTIONS[0][0], "A different answer now.")]))
     assert await worker.run_once() == 1
     stored = threads(engine)[0]
     assert (stored["category"], stored["is_documented"]) == ("billing", False)
-    assert stored["verified_fields"] == ["category", "isDocumented"]
+    assert stored["verified_fields"] == ["category", "is_documented"]
     assert stored["are_ai_annotations_verified"] is True
     assert stored["annotated_by"] == "offline:1"
 

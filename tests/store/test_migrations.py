@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from convoscope.store import migrate
@@ -126,3 +126,55 @@ def test_0011_deletes_feedback_whose_message_is_gone(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(feedback.select()).mappings().all()[0]["id"] == "f-kept"
         assert len(conn.execute(feedback.select()).all()) == 1
+
+
+def test_0014_names_the_verified_fields_by_column_and_back(engine: Engine) -> None:
+    from convoscope.store.tables import organizations, projects, semantic_threads
+
+    migrate.downgrade(engine, "0013")
+    now = datetime.now(UTC)
+    verified = {
+        "t-two": ["category", "isDocumented"],
+        "t-all": ["firstPartyEntities", "gapSummary", "isOnTopic", "questionType"],
+        "t-empty": [],
+        "t-none": None,
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(organizations).values(id="o", name="o", created_at=now))
+        conn.execute(insert(projects).values(id="p", organization_id="o", name="p", created_at=now))
+        conn.execute(
+            insert(conversations).values(
+                project_id="p", id="c", type="openai", organization_id="o", created_at=now,
+                updated_at=now, first_message_time=now, last_message_time=now,
+                message_count=8, user_message_count=4,
+            )
+        )  # fmt: skip
+        for position, (thread_id, fields) in enumerate(verified.items()):
+            conn.execute(
+                insert(semantic_threads).values(
+                    project_id="p", id=thread_id, conversation_id="c", position=position,
+                    first_position=2 * position, last_position=2 * position + 1,
+                    organization_id="o", question="q", question_length=1, answer="a",
+                    message_ids=[], messages_count=2, conversation_ids=["c"],
+                    first_message_time=now, last_message_time=now, last_updated=now,
+                    is_initial_question_answer=position == 0, verified_fields=fields,
+                )
+            )  # fmt: skip
+
+    def stored() -> dict[str, list[str] | None]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(semantic_threads.c.id, semantic_threads.c.verified_fields)
+            ).all()
+        return {thread_id: fields for thread_id, fields in rows}
+
+    migrate.upgrade(engine)
+    assert stored() == {
+        "t-two": ["category", "is_documented"],
+        "t-all": ["first_party_entities", "gap_summary", "is_on_topic", "question_type"],
+        "t-empty": [],
+        "t-none": None,
+    }
+    migrate.downgrade(engine, "0013")
+    assert stored() == verified
+    migrate.upgrade(engine)

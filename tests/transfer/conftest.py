@@ -189,10 +189,10 @@ def seed(engine: Engine, scope: Scope) -> None:
             claimed[0],
             {
                 "category": "billing",
-                "isDocumented": False,
+                "is_documented": False,
                 "languages": ["en"],
                 "sentiment": "negative",
-                "firstPartyEntities": ["Acme"],
+                "first_party_entities": ["Acme"],
             },
             source="offline:1",
         )

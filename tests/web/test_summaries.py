@@ -126,8 +126,8 @@ def annotate_all(conn: Connection, project_id: str, seed: int) -> None:
         values = {
             "category": CATEGORIES[k % 4],
             "sentiment": SENTIMENTS[(k // 2) % 4],
-            "isDocumented": [True, False, None][k % 3],
-            "isAnswerConfident": [True, False, None][(k // 3) % 3],
+            "is_documented": [True, False, None][k % 3],
+            "is_answer_confident": [True, False, None][(k // 3) % 3],
         }
         annotation_store.save_annotation(conn, thread, values, source="test")
 
@@ -183,7 +183,7 @@ def test_the_summaries_follow_every_write(engine: Engine, project: ProjectKeys) 
             )
         ).scalars().first()  # fmt: skip
         assert thread is not None
-        annotation_store.verify_fields(conn, p, thread, {"category": "sso", "isDocumented": False})
+        annotation_store.verify_fields(conn, p, thread, {"category": "sso", "is_documented": False})
     assert_consistent(engine, p)
 
     with engine.begin() as conn:

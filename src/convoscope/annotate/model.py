@@ -30,9 +30,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from convoscope.store.annotation_names import WIRE_TO_COLUMN
-
-_WIRE_NAME = {column: wire for wire, column in WIRE_TO_COLUMN.items()}
+from convoscope.annotation_names import COLUMN_TO_WIRE
 
 Sentiment = Literal["positive", "neutral", "negative"]
 Emotion = Literal["neutral", "frustrated", "confused", "satisfied", "urgent"]
@@ -82,8 +80,13 @@ class Annotation:
 
     def to_wire(self) -> dict[str, Any]:
         """Return the fields under their SemanticThread (camelCase) names. The attributes
-        are named as the columns, so the store's one map of the names serves."""
-        return {_WIRE_NAME[f.name]: getattr(self, f.name) for f in fields(self)}
+        are named as the columns, so the one map of the names serves."""
+        return {COLUMN_TO_WIRE[f.name]: getattr(self, f.name) for f in fields(self)}
+
+    def to_columns(self) -> dict[str, Any]:
+        """Return the fields under their attribute names, which the store's columns share
+        (what ``store.annotations.save_annotation`` takes)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ class AnnotationWorker(Service):
         def save_all(conn: Connection) -> int:
             saved = 0
             for thread, (annotation, source) in zip(claimed, results, strict=True):
-                saved += store.save_annotation(conn, thread, annotation.to_wire(), source=source)
+                saved += store.save_annotation(conn, thread, annotation.to_columns(), source=source)
             return saved
 
         return await self._db.write(save_all, background=True)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 
 from convoscope.api.deps import Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
+from convoscope.api.wire import verification_in, verified_thread_to_wire
 from convoscope.schemas.threads import ThreadVerification, VerifiedThread
 from convoscope.store import annotations as store
 
@@ -24,7 +25,7 @@ async def verify_thread(
     id: str, body: Annotated[ThreadVerification, Body()], db: Db, caller: ReadKey
 ) -> JSONResponse:
     """Store the fields sent as verified; re-annotation leaves them as they are."""
-    values = body.model_dump(include=body.model_fields_set)
+    values = verification_in(body)
     project_id = caller.scope.project_id
     result = await db.write(lambda conn: store.verify_fields(conn, project_id, id, values))
-    return JSONResponse(result)
+    return JSONResponse(verified_thread_to_wire(result))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from convoscope.annotation_names import COLUMN_TO_WIRE, WIRE_TO_COLUMN
 from convoscope.schemas.common import JsonObject, dump_links, dump_user_properties, format_timestamp
 from convoscope.schemas.conversations import (
     CreateOpenAIConversation,
@@ -21,6 +22,8 @@ from convoscope.schemas.events import (
     InsertSearchEvent,
 )
 from convoscope.schemas.feedback import LogFeedbackRequestBody
+from convoscope.schemas.threads import ThreadVerification
+from convoscope.store.annotations import VerifiedFields
 from convoscope.store.records import (
     KEPT_WHEN_OMITTED,
     Conversation,
@@ -229,4 +232,20 @@ def feedback_to_wire(f: Feedback) -> JsonObject:
         "properties": f.properties,
         "userProperties": f.user_properties,
         "sources": f.sources,
+    }
+
+
+def verification_in(body: ThreadVerification) -> dict[str, Any]:
+    """The fields a person sent, by column name."""
+    sent = body.model_fields_set
+    return {column: getattr(body, wire) for wire, column in WIRE_TO_COLUMN.items() if wire in sent}
+
+
+def verified_thread_to_wire(v: VerifiedFields) -> JsonObject:
+    return {
+        "id": v.id,
+        **{wire: v.values[column] for wire, column in WIRE_TO_COLUMN.items()},
+        "areAIAnnotationsVerified": True,
+        "verifiedFields": [COLUMN_TO_WIRE[column] for column in v.verified_fields],
+        "annotatedBy": v.annotated_by,
     }

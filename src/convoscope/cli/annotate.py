@@ -21,13 +21,14 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import Engine
 
+from convoscope.annotation_names import WIRE_TO_COLUMN
+from convoscope.api.wire import verification_in, verified_thread_to_wire
 from convoscope.cli.context import fail, migrated_engine, out
 from convoscope.errors import QueryError
 from convoscope.query.operators import parse_time_value
 from convoscope.schemas.threads import ThreadVerification
 from convoscope.store import annotations as store
 from convoscope.store import keys as key_store
-from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.validation import problems_of, summary
 
 if TYPE_CHECKING:
@@ -158,11 +159,11 @@ def verify(
         checked = ThreadVerification.model_validate(assigned)
     except ValidationError as err:
         raise fail(f"--set {summary(problems_of(err.errors(), assigned))}") from None
-    values = checked.model_dump(include=checked.model_fields_set)
+    values = verification_in(checked)
     with migrated_engine() as engine, engine.begin() as conn:
         found = key_store.get_project(conn, project)
         result = store.verify_fields(conn, found.id, thread_id, values)
-    out.print_json(json.dumps(result, default=str))
+    out.print_json(json.dumps(verified_thread_to_wire(result), default=str))
 
 
 def _parse_assignment(item: str) -> tuple[str, Any]:

@@ -1,7 +1,6 @@
 """Storage: tables, migrations, the write path and the repositories; rows and records only.
 
 It imports nothing above it (the layers of ``pyproject.toml``'s import-linter contracts).
-Nothing is imported here, so a light module (``annotation_names``) loads no SQLAlchemy.
 
 - ``database.Database``: reads on a bounded pool of threads, ``stream_analytics`` for
   exports, writes through ``writer.Writer`` (one thread, group commit);

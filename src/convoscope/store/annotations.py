@@ -1,5 +1,8 @@
 """The annotation worker's side of the database: claiming threads, saving what the
-analyzer found, each project's context, and the fields a person verified."""
+analyzer found, each project's context, and the fields a person verified.
+
+Fields are named as their columns (``threads.ANNOTATION_FIELDS``) here, in and out: the
+wire names are the API's to translate (``api/wire.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from convoscope.errors import NotFound
 from convoscope.store import summaries
-from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.prepared import in_chunks
 from convoscope.store.tables import (
     annotation_contexts,
@@ -20,6 +22,7 @@ from convoscope.store.tables import (
     projects,
     semantic_threads,
 )
+from convoscope.store.threads import ANNOTATION_FIELDS
 
 PENDING, CLAIMED, DONE, FAILED = "pending", "claimed", "done", "failed"
 # What queues a thread for annotation again.
@@ -30,6 +33,7 @@ REQUEUED: dict[str, Any] = {
 }
 
 t = semantic_threads.c
+_FIELDS = frozenset(ANNOTATION_FIELDS)
 
 
 @dataclass(slots=True, frozen=True)
@@ -45,6 +49,17 @@ class ClaimedThread:
     claimed_at: datetime
     attempts: int
     verified_fields: list[str]
+
+
+@dataclass(slots=True, frozen=True)
+class VerifiedFields:
+    """A thread after a person verified fields: every annotation field by column name,
+    and the columns verified (sorted)."""
+
+    id: str
+    values: dict[str, Any]
+    verified_fields: list[str]
+    annotated_by: str | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -137,15 +152,15 @@ def claim_threads(
 def save_annotation(
     conn: Connection, thread: ClaimedThread, values: dict[str, Any], *, source: str
 ) -> bool:
-    """Store an analyzer's wire-named values, leaving verified fields alone.
+    """Store an analyzer's values (by column name), leaving verified fields alone.
 
     Nothing is written when the thread was re-derived since it was claimed (its
     conversation was logged again): it is pending again and will be annotated anew.
     """
     columns = {
-        WIRE_TO_COLUMN[name]: value
+        name: value
         for name, value in values.items()
-        if name in WIRE_TO_COLUMN and name not in thread.verified_fields
+        if name in _FIELDS and name not in thread.verified_fields
     }
     # The annotations are what the dashboard's question counts group by.
     with summaries.thread_kept_current(conn, thread.project_id, thread.id):
@@ -302,8 +317,12 @@ def count_threads(conn: Connection, project_id: str) -> int:
 
 def verify_fields(
     conn: Connection, project_id: str, thread_id: str, values: dict[str, Any]
-) -> dict[str, Any]:
-    """Set fields a person checked; they are marked verified and never re-annotated."""
+) -> VerifiedFields:
+    """Set fields a person checked (by column name); they are marked verified and never
+    re-annotated."""
+    unknown = sorted(set(values) - _FIELDS)
+    if unknown:
+        raise ValueError(f"not annotation fields: {unknown}")
     row = conn.execute(
         select(t.verified_fields).where(t.project_id == project_id, t.id == thread_id)
     ).first()
@@ -315,7 +334,7 @@ def verify_fields(
             update(semantic_threads)
             .where(t.project_id == project_id, t.id == thread_id)
             .values(
-                **{WIRE_TO_COLUMN[name]: value for name, value in values.items()},
+                **values,
                 verified_fields=verified,
                 are_ai_annotations_verified=True,
                 last_updated=datetime.now(UTC),
@@ -323,17 +342,16 @@ def verify_fields(
         )
     stored = (
         conn.execute(
-            select(*(t[column] for column in WIRE_TO_COLUMN.values()), t.annotated_by).where(
+            select(*(t[column] for column in ANNOTATION_FIELDS), t.annotated_by).where(
                 t.project_id == project_id, t.id == thread_id
             )
         )
         .mappings()
         .one()
     )
-    return {
-        "id": thread_id,
-        **{wire: stored[column] for wire, column in WIRE_TO_COLUMN.items()},
-        "areAIAnnotationsVerified": True,
-        "verifiedFields": verified,
-        "annotatedBy": stored["annotated_by"],
-    }
+    return VerifiedFields(
+        id=thread_id,
+        values={column: stored[column] for column in ANNOTATION_FIELDS},
+        verified_fields=verified,
+        annotated_by=stored["annotated_by"],
+    )

@@ -321,7 +321,8 @@ semantic_threads = Table(
     Column("annotation_error", Text),
     # Which analyzer and version wrote the annotations, e.g. offline:1 or llm:gpt-4o:p1.
     Column("annotated_by", String(128)),
-    # Wire names of the fields a person set; re-annotation never overwrites them.
+    # Columns of the fields a person set (migration 0014: wire names before); re-annotation
+    # never overwrites them.
     Column("verified_fields", JsonDoc),
     Index(None, "project_id", "first_message_time"),
     Index(None, "project_id", "conversation_id", "position", unique=True),

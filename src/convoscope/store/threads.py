@@ -35,7 +35,6 @@ import orjson
 from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.prepared import Prepared
 from convoscope.store.records import Conversation, Message, Scope
 from convoscope.store.tables import feedback, messages, semantic_threads
@@ -44,7 +43,8 @@ USER_ROLES = frozenset({"user", "customer"})
 # Roles whose text is not part of an answer: instructions, not replies.
 _NOT_ANSWER_ROLES = USER_ROLES | {"system"}
 
-ANNOTATION_COLUMNS = (
+# The fields an analyzer fills and a person may verify (``verified_fields`` names them).
+ANNOTATION_FIELDS = (
     "is_on_topic",
     "is_clear",
     "is_documented",
@@ -59,6 +59,9 @@ ANNOTATION_COLUMNS = (
     "emotion",
     "sentiment",
     "question_type",
+)
+ANNOTATION_COLUMNS = (
+    *ANNOTATION_FIELDS,
     "are_ai_annotations_verified",
     "annotated_by",
     "verified_fields",
@@ -287,7 +290,7 @@ def _insert(conn: Connection, rows: list[dict[str, Any]], previous: dict[str, _P
 def verified_values(annotations: dict[str, Any]) -> dict[str, Any]:
     """The columns a person verified, with their values (see ``verified_fields``)."""
     verified = annotations.get("verified_fields") or []
-    kept = {WIRE_TO_COLUMN[name]: annotations[WIRE_TO_COLUMN[name]] for name in verified}
+    kept = {name: annotations[name] for name in verified}
     if verified:
         kept["verified_fields"] = verified
         kept["are_ai_annotations_verified"] = True

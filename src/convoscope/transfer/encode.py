@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from convoscope.store.annotation_names import WIRE_TO_COLUMN
+from convoscope.annotation_names import COLUMN_TO_WIRE, WIRE_TO_COLUMN
 from convoscope.store.records import Conversation, Event, Feedback, Message
 from convoscope.store.transfer import ThreadState
 
@@ -140,10 +140,15 @@ def thread_body(t: ThreadState) -> dict[str, Any]:
             "attempts": t.attempts or None,
             "error": t.error,
             "annotatedBy": t.values["annotated_by"],
-            "verifiedFields": t.values["verified_fields"],
+            "verifiedFields": verified_wire(t.values["verified_fields"]),
             "annotations": annotations or None,
         }
     )
+
+
+def verified_wire(columns: list[str] | None) -> list[str] | None:
+    """The wire names of the fields a person verified, in their stored order."""
+    return None if columns is None else [COLUMN_TO_WIRE[column] for column in columns]
 
 
 def _present(body: dict[str, Any], keep: str = "") -> dict[str, Any]:

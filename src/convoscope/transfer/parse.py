@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from convoscope.annotation_names import WIRE_TO_COLUMN
 from convoscope.api.wire import event_in, feedback_in, to_conversation_in
 from convoscope.schemas.conversations import create_conversation_adapter
 from convoscope.schemas.transfer import (
@@ -24,7 +25,6 @@ from convoscope.schemas.transfer import (
     event_line_adapter,
     export_line_adapter,
 )
-from convoscope.store.annotation_names import WIRE_TO_COLUMN
 from convoscope.store.records import ConversationIn, EventIn, FeedbackIn
 from convoscope.store.threads import USER_ROLES, thread_id
 from convoscope.store.transfer import ThreadState
@@ -139,7 +139,10 @@ def _export_item(number: int, line: ExportLine) -> Item | BadLine:
             column: getattr(t.annotations, wire) for wire, column in ANNOTATION_WIRE.items()
         }
         values["annotated_by"] = t.annotatedBy
-        values["verified_fields"] = t.verifiedFields
+        if t.verifiedFields is not None:
+            values["verified_fields"] = [WIRE_TO_COLUMN[name] for name in t.verifiedFields]
+        else:
+            values["verified_fields"] = None
         threads.append(ThreadState(t.id, owner, t.status, t.attempts, t.error, values))
     return Item(number, conversation, feedback, events, threads)
 

@@ -1,13 +1,15 @@
 """The annotation fields of a semantic thread: wire name -> column, the one map of them.
 
-Kept apart from the tables so the analyzer's child process (``annotate/model.py``) reads
-it without loading SQLAlchemy. ``verified_fields`` holds wire names, which is why the
-store keeps the map.
+On the ground, below every part that needs it and free of any import: the wire layer
+(``api/wire.py``) and the import and export files translate with it, and the analyzer's
+child process (``annotate/model.py``) reads it without loading SQLAlchemy. The store
+speaks the column names only (``verified_fields`` holds them, migration 0014); the
+attributes of ``annotate.Annotation`` are named as the columns.
 """
 
 from __future__ import annotations
 
-# The annotation fields a person may verify, and analyzers fill.
+# The annotation fields a person may verify, and analyzers fill, in the API's order.
 WIRE_TO_COLUMN = {
     "isOnTopic": "is_on_topic",
     "isClear": "is_clear",
@@ -24,3 +26,4 @@ WIRE_TO_COLUMN = {
     "sentiment": "sentiment",
     "questionType": "question_type",
 }
+COLUMN_TO_WIRE = {column: wire for wire, column in WIRE_TO_COLUMN.items()}
