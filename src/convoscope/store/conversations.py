@@ -109,7 +109,7 @@ _UPDATE_CONVERSATION = Prepared(
 
 
 @cache
-def _message_owners(count: int) -> Prepared:
+def message_owners(count: int) -> Prepared:
     # No `conversation_id != …` here: with it, PostgreSQL's generic plan for the statement
     # scanned the project's whole index (8 ms at 12,000 messages, growing with the
     # project) instead of probing the primary key; the comparison is done in Python.
@@ -172,7 +172,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
         )
     resolved, with_log = _resolve_messages(data, conversation_id, stored_messages, now)
-    digests = [_digest(m) for m in data.messages]
+    digests = [message_digest(m) for m in data.messages]
     unchanged = 0
     if existing is not None:
         unchanged = _unchanged_prefix(existing[_DIGESTS] or [], digests, stored_messages, resolved)
@@ -358,7 +358,7 @@ def _write(conn: Connection, scope: Scope, change: _Change) -> None:
         # The writes need no answer until the end: one round trip on PostgreSQL.
         pipelined(conn),
     ):
-        row = _conversation_row(conversation, logged_at=change.logged_at, digests=change.digests)
+        row = conversation_row(conversation, logged_at=change.logged_at, digests=change.digests)
         if existing is None:
             _INSERT_CONVERSATION.execute(conn, row)
         else:
@@ -367,7 +367,7 @@ def _write(conn: Connection, scope: Scope, change: _Change) -> None:
             _INSERT_MESSAGES.executemany(
                 conn,
                 [
-                    _message_row(
+                    message_row(
                         scope.project_id, position, stored[position], change.with_log[position]
                     )
                     for position in range(unchanged, len(stored))
@@ -437,7 +437,7 @@ _THREADS, _DIGESTS, _KEPT = 4, 5, 6
 assert KEPT_WHEN_OMITTED[:2] == ("properties", "user_properties")
 
 
-def _digest(message: MessageIn) -> str | None:
+def message_digest(message: MessageIn) -> str | None:
     """A digest of everything the client sent about a message (after redaction).
 
     Stored on the conversation, one a message: finding the first message a re-log
@@ -666,7 +666,7 @@ def _refuse_foreign_message_ids(
 ) -> None:
     """Message ids are unique in a project: feedback names a message by id alone."""
     for chunk in in_chunks(list(message_ids)):
-        owners = _message_owners(len(chunk)).all(
+        owners = message_owners(len(chunk)).all(
             conn, {"project_id": scope.project_id, **in_params("message_id", chunk)}
         )
         for message_id, owner in owners:
@@ -717,7 +717,7 @@ _CONVERSATIONS = RowMapper(
 _MESSAGES = RowMapper(Message, messages, supplied=("project_id", "position", "updated_with_log"))
 
 
-def _conversation_row(
+def conversation_row(
     c: Conversation,
     *,
     logged_at: datetime | None = None,
@@ -725,7 +725,7 @@ def _conversation_row(
 ) -> dict[str, Any]:
     """The row of ``c``; ``logged_at`` is the time its messages sent without updatedAt
     read as theirs (None: each message's own updated_at is what it reads), ``digests``
-    those of the messages as sent (see ``_digest``)."""
+    those of the messages as sent (see ``message_digest``)."""
     times = [m.created_at for m in c.messages] or [c.created_at]
     return _CONVERSATIONS.row(
         c,
@@ -738,7 +738,7 @@ def _conversation_row(
     )
 
 
-def _message_row(
+def message_row(
     project_id: str, position: int, m: Message, with_log: bool = False
 ) -> dict[str, Any]:
     """The row of ``m``; ``with_log``: its updatedAt is its conversation's logged_at."""

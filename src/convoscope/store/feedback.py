@@ -47,7 +47,8 @@ _STORED = Prepared(
 _INSERT = Prepared(insert(feedback))
 # What feedback changes of the summaries: its own counts and its threads' flags.
 _COUNTED = (summaries.FEEDBACK, summaries.THREADS)
-_ROWS = RowMapper(Feedback, feedback, supplied=("project_id", "organization_id"))
+# Public for the store's bulk paths (transfer.py), which read feedback rows by the page.
+FEEDBACK_ROWS = RowMapper(Feedback, feedback, supplied=("project_id", "organization_id"))
 _UPDATE = Prepared(
     update(feedback).where(
         feedback.c.project_id == bindparam("where_project_id"),
@@ -130,7 +131,7 @@ def get_feedback(conn: Connection, scope: Scope, feedback_id: str) -> Feedback:
     )
     if row is None:
         raise FeedbackNotFound(feedback_id)
-    return _from_row(row)
+    return FEEDBACK_ROWS.record_from(row)
 
 
 def list_feedback(
@@ -156,7 +157,7 @@ def list_feedback(
         .mappings()
         .all()
     )
-    return counts, [_from_row(row) for row in rows]
+    return counts, [FEEDBACK_ROWS.record_from(row) for row in rows]
 
 
 def delete_feedback(conn: Connection, scope: Scope, feedback_id: str) -> None:
@@ -174,8 +175,4 @@ def delete_feedback(conn: Connection, scope: Scope, feedback_id: str) -> None:
 
 
 def _row(scope: Scope, f: Feedback) -> dict[str, Any]:
-    return _ROWS.row(f, project_id=scope.project_id, organization_id=scope.organization_id)
-
-
-def _from_row(row: RowMapping) -> Feedback:
-    return _ROWS.record_from(row)
+    return FEEDBACK_ROWS.row(f, project_id=scope.project_id, organization_id=scope.organization_id)

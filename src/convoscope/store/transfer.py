@@ -21,12 +21,12 @@ from sqlalchemy import Connection, RowMapping, bindparam, exists, select, update
 from convoscope.errors import Conflict, ConvoscopeError, InvalidInput
 from convoscope.store import summaries
 from convoscope.store.conversations import (
-    _conversation_row,
-    _digest,
-    _message_owners,
-    _message_row,
+    conversation_row,
+    message_digest,
+    message_owners,
+    message_row,
 )
-from convoscope.store.feedback import _from_row as _feedback_from_row
+from convoscope.store.feedback import FEEDBACK_ROWS
 from convoscope.store.prepared import Prepared, in_chunks, in_params
 from convoscope.store.privacy import redact_conversation
 from convoscope.store.records import Conversation, ConversationIn, Event, Feedback, Message, Scope
@@ -114,7 +114,7 @@ def insert_conversations(
     digests: dict[str | None, list[str | None]] = {}
     for data in items:
         redacted = redact_conversation(conn, scope.project_id, data)
-        digests[data.id] = [_digest(m) for m in redacted.messages]
+        digests[data.id] = [message_digest(m) for m in redacted.messages]
         result = _build(redacted, scope, now)
         if isinstance(result, Conversation):
             clash = next((m.id for m in result.messages if m.id in owner), None)
@@ -149,13 +149,13 @@ def _insert(
     _insert_present(
         conn,
         _INSERT_CONVERSATIONS,
-        [_conversation_row(c, logged_at=now, digests=digests[c.id]) for c in stored],
+        [conversation_row(c, logged_at=now, digests=digests[c.id]) for c in stored],
     )
     _insert_present(
         conn,
         _INSERT_MESSAGES,
         [
-            _message_row(scope.project_id, position, m, follows)
+            message_row(scope.project_id, position, m, follows)
             for c in stored
             for position, (m, follows) in enumerate(zip(c.messages, with_log[c.id], strict=True))
         ],
@@ -229,7 +229,7 @@ def feedback_of(
             .where(feedback.c.project_id == scope.project_id, feedback.c.conversation_id.in_(chunk))
             .order_by(feedback.c.id)
         ).mappings():
-            found[row["conversation_id"]].append(_feedback_from_row(row))
+            found[row["conversation_id"]].append(FEEDBACK_ROWS.record_from(row))
     return found
 
 
@@ -241,7 +241,7 @@ def feedback_by_id(conn: Connection, scope: Scope, ids: Sequence[str]) -> dict[s
                 feedback.c.project_id == scope.project_id, feedback.c.id.in_(chunk)
             )
         ).mappings():
-            found[row["id"]] = _feedback_from_row(row)
+            found[row["id"]] = FEEDBACK_ROWS.record_from(row)
     return found
 
 
@@ -407,7 +407,7 @@ def _owners(conn: Connection, scope: Scope, message_ids: list[str]) -> dict[str,
     found: dict[str, str] = {}
     for chunk in in_chunks(message_ids):
         found.update(
-            _message_owners(len(chunk)).all(
+            message_owners(len(chunk)).all(
                 conn, {"project_id": scope.project_id, **in_params("message_id", chunk)}
             )
         )

@@ -23,7 +23,7 @@ from convoscope.store import users as user_store
 from convoscope.store.database import Database
 from convoscope.store.users import Membership
 from convoscope.web.context import dashboard_auth
-from convoscope.web.pages import _context, error_page, render
+from convoscope.web.pages import error_page, page_context, render
 from convoscope.web.session import check_csrf, read_form
 from convoscope.web.state import parse_state
 
@@ -47,7 +47,7 @@ async def _settings_page(
     member = viewer.require_admin(project_id)
     state = parse_state(request.query_params).with_project(member.project_id)
     data = await db.read(lambda conn: _settings_data(conn, member))
-    context = _context(request, viewer, member, state, "settings")
+    context = page_context(request, viewer, member, state, "settings")
     context.update(data, integrations=[], has_data=True, key_types=[t.value for t in KeyType])
     context.update(shown)
     return render(request, "settings.html", context)

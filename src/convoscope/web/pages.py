@@ -103,7 +103,7 @@ async def page(
                 _has_conversations(conn, member.project_id),
             )
         )
-        context = _context(request, viewer, member, state, name)
+        context = page_context(request, viewer, member, state, name)
         context.update(integrations=integrations, has_data=has_data)
         if more is not None:
             context.update(await more(request, context))
@@ -117,9 +117,10 @@ def _has_conversations(conn: Connection, project_id: str) -> bool:
                     project_id, limit=1))  # fmt: skip
 
 
-def _context(
+def page_context(
     request: Request, viewer: Viewer, member: Membership, state: ViewState, name: str
 ) -> dict[str, Any]:
+    """What every dashboard page's template reads: the viewer, the view, the navigation."""
     window = state.window()
     return {
         "viewer": viewer,
