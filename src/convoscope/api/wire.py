@@ -23,7 +23,6 @@ from convoscope.schemas.events import (
 )
 from convoscope.schemas.feedback import LogFeedbackRequestBody
 from convoscope.schemas.threads import ThreadVerification
-from convoscope.store.annotations import VerifiedFields
 from convoscope.store.records import (
     KEPT_WHEN_OMITTED,
     Conversation,
@@ -34,6 +33,7 @@ from convoscope.store.records import (
     FeedbackIn,
     Message,
     MessageIn,
+    VerifiedFields,
 )
 
 # The wire name of each field an update keeps when the request omits it.

@@ -19,6 +19,8 @@ from convoscope.cli import (
     users,
 )
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="convoscope",
     help="Self-hosted analytics for AI-assistant conversations.",

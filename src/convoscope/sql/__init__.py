@@ -8,7 +8,8 @@ dialect. Their SQL text is written per dialect by ``@compiles`` functions:
 - ``sqlite_json.py``: JSONB's containment, key tests and typed values, unfolded into
   ``json_type`` / ``json_extract`` / ``json_each`` predicates;
 - ``sqlite_time.py``: time buckets cut from the stored timestamp text;
-- ``discovery.py``: statements whose shape differs (set-returning JSON functions).
+- ``discovery.py``: statements whose shape differs (set-returning JSON functions);
+- ``json_values.py``: the JSON values both databases store alike, checked on the way in.
 
 Importing this package registers the ``@compiles`` functions; nothing outside it knows
 which database it talks to.
@@ -32,8 +33,13 @@ from convoscope.sql.constructs import (
     TimeBucket,
 )
 from convoscope.sql.discovery import object_keys
+from convoscope.sql.json_values import INT64_MAX, INT64_MIN, check_document, first_unstorable
+from convoscope.sql.sqlite_paths import PLAIN_KEY
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "PLAIN_KEY",
     "PREDICATE",
     "BucketText",
     "CodePointOrder",
@@ -48,5 +54,7 @@ __all__ = [
     "JsonText",
     "JsonValue",
     "TimeBucket",
+    "check_document",
+    "first_unstorable",
     "object_keys",
 ]

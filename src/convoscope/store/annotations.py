@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from convoscope.errors import NotFound
 from convoscope.store import summaries
 from convoscope.store.prepared import in_chunks
+from convoscope.store.records import VerifiedFields
 from convoscope.store.tables import (
     annotation_contexts,
     messages,
@@ -49,17 +50,6 @@ class ClaimedThread:
     claimed_at: datetime
     attempts: int
     verified_fields: list[str]
-
-
-@dataclass(slots=True, frozen=True)
-class VerifiedFields:
-    """A thread after a person verified fields: every annotation field by column name,
-    and the columns verified (sorted)."""
-
-    id: str
-    values: dict[str, Any]
-    verified_fields: list[str]
-    annotated_by: str | None
 
 
 @dataclass(slots=True, frozen=True)

@@ -159,3 +159,14 @@ class Event:
     search_query: str | None = None
     properties: JsonObject | None = None
     user_properties: JsonObject | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class VerifiedFields:
+    """A thread after a person verified fields: every annotation field by column name,
+    and the columns verified (sorted)."""
+
+    id: str
+    values: dict[str, Any]
+    verified_fields: list[str]
+    annotated_by: str | None
