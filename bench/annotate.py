@@ -32,9 +32,9 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
-from convoscope.annotate import ProjectContext, ThreadText
+from convoscope.annotate import OfflineAnalyzer, ProjectContext, ThreadText
 from convoscope.annotate.analyzers.categories import assign_categories, fit_categories
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer, topic_terms, topic_text
+from convoscope.annotate.analyzers.offline import topic_terms, topic_text
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "annotation_labelled.jsonl"
 CLINC = DATA.parent / "clinc150"

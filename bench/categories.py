@@ -27,8 +27,7 @@ from typing import Any
 
 from sklearn.metrics import adjusted_rand_score  # type: ignore[import-untyped]
 
-from convoscope.annotate import ProjectContext, ThreadText
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+from convoscope.annotate import OfflineAnalyzer, ProjectContext, ThreadText
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 CLINC = DATA / "clinc150"

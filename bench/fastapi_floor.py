@@ -13,11 +13,8 @@ from typing import Annotated
 
 from fastapi import Body, FastAPI
 
-from convoscope.api.responses import JSONResponse
-from convoscope.api.wire import event_in, feedback_in, to_conversation_in
-from convoscope.schemas.conversations import CreateConversation
-from convoscope.schemas.events import InsertEvent
-from convoscope.schemas.feedback import LogFeedbackRequestBody
+from convoscope.api import JSONResponse, event_in, feedback_in, to_conversation_in
+from convoscope.schemas import CreateConversation, InsertEvent, LogFeedbackRequestBody
 
 
 def fastapi_floor_app() -> FastAPI:

@@ -61,7 +61,7 @@ from bench import baselines, workload
 from bench.bodies import BodyFactory, LoggedConversation
 from bench.load import LoadResult, build_requests, run_load
 from bench.servers import ROOT, UVICORN_OPTIONS, ServerProcess, prepare_database
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 
 SCENARIOS = ("conversations", "feedback", "events")
 PATHS = {"conversations": "/conversations", "feedback": "/feedback", "events": "/events"}

@@ -40,7 +40,7 @@ from sqlalchemy import text
 from bench.bodies import random_text
 from bench.load import build_requests, run_load
 from bench.servers import ServerProcess, prepare_database
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 
 TURNS = 4
 BATCH = 512

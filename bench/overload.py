@@ -50,7 +50,7 @@ from bench.bodies import BodyFactory
 from bench.ingest import _postgres
 from bench.load import OpenLoopResult, build_requests, run_load, run_open_loop
 from bench.servers import ServerProcess, prepare_database
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 
 FLAT_GROWTH = 0.05
 SAMPLE_SECONDS = 0.25

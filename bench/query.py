@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from convoscope.api.bodies import parse_body
+from convoscope.api import parse_body
 from convoscope.api.query import compile_on  # noqa: E402
 from convoscope.indexing import path_indexes  # noqa: E402
 from convoscope.query.execute import fetch_page  # noqa: E402

@@ -58,10 +58,9 @@ from bench.bodies import BodyFactory
 from bench.load import build_requests, run_load
 from bench.query import load as load_conversations
 from bench.servers import ROOT, free_port
-from convoscope.auth.access import KeyType
-from convoscope.auth.keys import display_prefix, generate_key, hash_key
+from convoscope.auth import KeyType, display_prefix, generate_key, hash_key
 from convoscope.store import keys as key_store
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 from convoscope.store.migrate import upgrade
 from tests.pgcluster import PostgresCluster, PostgresStandby, create_database, database_url
 

@@ -155,10 +155,9 @@ def prepare_database(url: str) -> str:
     """Migrate the database and create a project with an api key; return the key."""
     # Imported here: this module is also the baselines' server process, which must not
     # load convoscope.
-    from convoscope.auth.access import KeyType
-    from convoscope.auth.keys import display_prefix, generate_key, hash_key
+    from convoscope.auth import KeyType, display_prefix, generate_key, hash_key
     from convoscope.store import keys as key_store
-    from convoscope.store.engine import make_engine
+    from convoscope.store import make_engine
     from convoscope.store.migrate import upgrade
 
     engine = make_engine(url, pool_size=1)

@@ -47,7 +47,7 @@ from sqlalchemy import text
 from bench.bodies import random_text
 from bench.load import _connect, _Connection, build_requests
 from bench.servers import ServerProcess
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 
 DEFAULT_WORKLOAD = Path(__file__).resolve().parents[2] / "shared/data/chat-workload/n2000.jsonl"
 REPLAYS = ("per_conversation", "per_turn")

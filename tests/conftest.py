@@ -18,14 +18,11 @@ import pytest
 from sqlalchemy import Engine
 
 from convoscope.app import create_app
-from convoscope.auth.access import KeyType
-from convoscope.auth.keys import display_prefix, generate_key, hash_key
+from convoscope.auth import KeyType, display_prefix, generate_key, hash_key
 from convoscope.settings import Settings
+from convoscope.store import Database, Scope, make_engine
 from convoscope.store import keys as key_store
-from convoscope.store.database import Database
-from convoscope.store.engine import make_engine
 from convoscope.store.migrate import upgrade
-from convoscope.store.records import Scope
 from tests.documented import checking_responses
 from tests.pgcluster import (
     PostgresCluster,
@@ -218,6 +215,6 @@ def live_server(settings: Settings, engine: Engine) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def shared_analyzer() -> Any:
     """One offline analyzer for the session: loading it takes about a second."""
-    from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+    from convoscope.annotate import OfflineAnalyzer
 
     return OfflineAnalyzer()

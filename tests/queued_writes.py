@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection
 
-from convoscope.store.writer import Writer
+from convoscope.store import Writer
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ import dataclasses
 
 from convoscope.annotate import Annotation
 from convoscope.annotation_names import COLUMN_TO_WIRE, WIRE_TO_COLUMN
-from convoscope.schemas.threads import ThreadVerification
+from convoscope.schemas import ThreadVerification
 from convoscope.store.threads import ANNOTATION_FIELDS
 
 

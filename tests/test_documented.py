@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from convoscope.app import create_app
-from convoscope.schemas.conversations import ConversationOut, ConversationPage
-from convoscope.schemas.problems import Problem
+from convoscope.schemas import ConversationOut, ConversationPage, Problem
 from convoscope.settings import Settings
 from tests.documented import check_body, documented_model
 

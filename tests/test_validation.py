@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from convoscope.schemas.conversations import create_conversation_adapter
-from convoscope.schemas.events import InsertEvent
-from convoscope.schemas.query import QueryRequest
-from convoscope.schemas.transfer import export_line_adapter
+from convoscope.schemas import (
+    InsertEvent,
+    QueryRequest,
+    create_conversation_adapter,
+    export_line_adapter,
+)
 from convoscope.validation import Problem, field_path, invalid_input, problems_of
 
 _events: TypeAdapter[Any] = TypeAdapter(InsertEvent)

@@ -11,27 +11,28 @@ from fastapi import Depends, FastAPI
 from starlette.routing import Route
 
 from convoscope import __version__
-from convoscope.annotate.factories import configured_analyzer
-from convoscope.annotate.runner import SubprocessRunner
-from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
-from convoscope.api import build_api_routers
-from convoscope.api.middleware import RequestContextMiddleware
-from convoscope.api.openapi import install_openapi
-from convoscope.api.problems import install_problem_handlers
-from convoscope.api.unstorable import refuse_unstorable_input
-from convoscope.auth.verify import KeyVerifier
-from convoscope.indexing.advisor import PathAdvisor
-from convoscope.indexing.migrate import upgrade
-from convoscope.mcp.http import PATH as mcp_path
-from convoscope.mcp.http import McpEndpoint
-from convoscope.otlp.routes import router as otlp_router
-from convoscope.privacy.retention import RetentionJob
+from convoscope.annotate import (
+    AnnotationWorker,
+    SubprocessRunner,
+    WorkerSettings,
+    configured_analyzer,
+)
+from convoscope.api import (
+    RequestContextMiddleware,
+    build_api_routers,
+    install_openapi,
+    install_problem_handlers,
+    refuse_unstorable_input,
+)
+from convoscope.auth import KeyVerifier
+from convoscope.indexing import PathAdvisor, upgrade
+from convoscope.mcp import PATH as mcp_path
+from convoscope.mcp import McpEndpoint
+from convoscope.otlp import router as otlp_router
+from convoscope.privacy import RetentionJob
 from convoscope.redaction.presidio import use_configured_model
 from convoscope.settings import Settings, load_settings
-from convoscope.store.database import Database
-from convoscope.store.engine import make_engine
-from convoscope.store.leases import Lease, Leased
-from convoscope.store.statistics import StatisticsUpkeep
+from convoscope.store import Database, Lease, Leased, StatisticsUpkeep, make_engine
 from convoscope.web import mount_dashboard
 
 # Writer threads per server process on PostgreSQL (store/writer.py): with one, the

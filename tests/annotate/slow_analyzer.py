@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from convoscope.annotate.model import Annotation, ProjectContext, ThreadText
+from convoscope.annotate import Annotation, ProjectContext, ThreadText
 
 
 class SlowAnalyzer:

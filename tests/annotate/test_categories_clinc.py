@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import adjusted_rand_score  # type: ignore[import-untyped]
 
-from convoscope.annotate import ProjectContext, ThreadText
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer
+from convoscope.annotate import OfflineAnalyzer, ProjectContext, ThreadText
 
 CLINC_TEST = Path(__file__).resolve().parent.parent / "data" / "clinc150" / "test.jsonl"
 

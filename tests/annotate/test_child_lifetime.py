@@ -18,11 +18,9 @@ from pathlib import Path
 import psutil
 from sqlalchemy import Engine, select
 
-from convoscope.annotate.runner import SubprocessRunner
-from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
+from convoscope.annotate import AnnotationWorker, SubprocessRunner, WorkerSettings
+from convoscope.store import ConversationIn, Database, MessageIn
 from convoscope.store import conversations as conversation_store
-from convoscope.store.database import Database
-from convoscope.store.records import ConversationIn, MessageIn
 from convoscope.store.tables import semantic_threads
 from tests.annotate.slow_analyzer import make_slow_analyzer
 from tests.conftest import ProjectKeys

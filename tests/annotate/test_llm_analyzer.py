@@ -21,12 +21,19 @@ from typing import Any
 
 import pytest
 
-from convoscope.annotate import Analyzer, Annotation, CategoryModel, ProjectContext, ThreadText
-from convoscope.annotate.analyzers.llm import LLMAnalyzer, LLMSettings
+from convoscope.annotate import (
+    Analyzer,
+    Annotation,
+    CategoryModel,
+    LLMAnalyzer,
+    OfflineAnalyzer,
+    ProjectContext,
+    ThreadText,
+)
+from convoscope.annotate.analyzers.llm import LLMSettings
 from convoscope.annotate.analyzers.llm_client import MAX_ATTEMPTS
 from convoscope.annotate.analyzers.llm_prompt import JSON_ONLY
 from convoscope.annotate.analyzers.llm_schema import parse_reply
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer
 from tests.annotate.llm_stub import Recorded, Reply, StubLLMServer, answer, good_item
 
 API_KEY = "sk-test-0123456789abcdef"

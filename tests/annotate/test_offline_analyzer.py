@@ -18,7 +18,14 @@ import numpy.typing as npt
 import pytest
 from sklearn.metrics import adjusted_rand_score  # type: ignore[import-untyped]
 
-from convoscope.annotate import Analyzer, Annotation, CategoryModel, ProjectContext, ThreadText
+from convoscope.annotate import (
+    Analyzer,
+    Annotation,
+    CategoryModel,
+    OfflineAnalyzer,
+    ProjectContext,
+    ThreadText,
+)
 from convoscope.annotate.analyzers.categories import (
     assign_categories,
     cluster_vectors,
@@ -29,7 +36,7 @@ from convoscope.annotate.analyzers.embeddings import SentenceEncoder, model_dir
 from convoscope.annotate.analyzers.entities import ThirdPartyGazetteer, learn_glossary
 from convoscope.annotate.analyzers.languages import LanguageDetector
 from convoscope.annotate.analyzers.minilm_graph import load_weights
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer, url_path_words
+from convoscope.annotate.analyzers.offline import url_path_words
 from convoscope.annotate.analyzers.subjects import summarize_question
 
 DATA = Path(__file__).parent.parent / "data" / "annotation_labelled.jsonl"

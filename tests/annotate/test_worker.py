@@ -17,16 +17,21 @@ import psutil
 import pytest
 from sqlalchemy import Engine, select
 
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer
-from convoscope.annotate.factories import configured_analyzer
-from convoscope.annotate.model import ProjectContext, ThreadText
-from convoscope.annotate.runner import InProcessRunner, Sourced, SubprocessRunner
-from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
+from convoscope.annotate import (
+    AnnotationWorker,
+    InProcessRunner,
+    OfflineAnalyzer,
+    ProjectContext,
+    Sourced,
+    SubprocessRunner,
+    ThreadText,
+    WorkerSettings,
+    configured_analyzer,
+)
+from convoscope.store import ConversationIn, Database, FeedbackIn, MessageIn
 from convoscope.store import annotations as store
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as feedback_store
-from convoscope.store.database import Database
-from convoscope.store.records import ConversationIn, FeedbackIn, MessageIn
 from convoscope.store.tables import semantic_threads
 from tests.conftest import ProjectKeys
 

@@ -13,11 +13,15 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Connection, Engine, select
 
-from convoscope.annotate.analyzers.offline import OfflineAnalyzer
-from convoscope.annotate.pressure import WritePressure, YieldSettings
-from convoscope.annotate.runner import InProcessRunner
-from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
-from convoscope.store.database import Database
+from convoscope.annotate import (
+    AnnotationWorker,
+    InProcessRunner,
+    OfflineAnalyzer,
+    WorkerSettings,
+    WritePressure,
+    YieldSettings,
+)
+from convoscope.store import Database
 from convoscope.store.tables import semantic_threads
 from tests.annotate.test_worker import QUESTIONS, conversation, log
 from tests.conftest import ProjectKeys

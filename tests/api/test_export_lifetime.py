@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from convoscope.app import create_app
 from convoscope.settings import Settings
-from convoscope.store.database import Database
+from convoscope.store import Database
 from tests.conftest import make_project
 
 

@@ -17,12 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
-from convoscope.api.bodies import parse_body
+from convoscope.api import parse_body
 from convoscope.errors import QueryError, UnanswerableQuery
-from convoscope.query.compile import compile_query
-from convoscope.query.fields import RESOURCES
-from convoscope.query.parse import parse_query
-from convoscope.schemas.query import QuerySemanticThreadsRequestBody
+from convoscope.query import RESOURCES, compile_query, parse_query
+from convoscope.schemas import QuerySemanticThreadsRequestBody
 from tests.api.test_errors import LEAKED_INTERNALS, assert_problem
 
 CORPUS = [

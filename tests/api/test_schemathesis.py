@@ -42,10 +42,10 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Engine
 
 from convoscope.app import create_app
-from convoscope.auth.dashboard import issue_link
+from convoscope.auth import issue_link
 from convoscope.settings import Settings
+from convoscope.store import make_engine
 from convoscope.store import users as user_store
-from convoscope.store.engine import make_engine
 from convoscope.store.migrate import upgrade
 from tests.builders import openai_conversation, support_conversation
 from tests.conftest import _TEMPLATE, DIALECTS, make_project

@@ -17,8 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from convoscope.auth.access import KeyType
-from convoscope.auth.keys import display_prefix, generate_key, hash_key
+from convoscope.auth import KeyType, display_prefix, generate_key, hash_key
 from convoscope.store import keys as key_store
 from tests.conftest import ProjectKeys
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from convoscope.schemas.common import format_timestamp
+from convoscope.schemas import format_timestamp
 
 
 def to_iso_string(value: datetime) -> str:

@@ -7,8 +7,8 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from convoscope.cli import app
+from convoscope.store import ConversationIn, MessageIn
 from convoscope.store import conversations as conversation_store
-from convoscope.store.records import ConversationIn, MessageIn
 from convoscope.store.tables import semantic_threads
 from tests.conftest import make_project
 

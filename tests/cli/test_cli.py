@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from convoscope.cli import app
 from convoscope.cli.serve import _first_start
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 
 runner = CliRunner()
 

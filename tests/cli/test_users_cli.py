@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from convoscope.auth.dashboard import hash_token, verify_password
+from convoscope.auth import hash_token, verify_password
 from convoscope.cli import app
 from convoscope.store.tables import dashboard_users, signin_links
 

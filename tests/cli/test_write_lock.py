@@ -17,8 +17,7 @@ import pytest
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from convoscope.cli.context import migrated_engine
-from convoscope.store.database import Database
-from convoscope.store.engine import make_engine
+from convoscope.store import Database, make_engine
 from convoscope.store.tables import organizations
 from tests.queued_writes import queue_write
 

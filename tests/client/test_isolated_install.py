@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 from convoscope.store.migrate import upgrade
 from tests.conftest import ProjectKeys, make_project
 from tests.e2e.server import free_port, start_server

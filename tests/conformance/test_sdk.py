@@ -12,10 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from convoscope.annotate.runner import InProcessRunner
-from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
-from convoscope.store.database import Database
-from convoscope.store.engine import make_engine
+from convoscope.annotate import AnnotationWorker, InProcessRunner, WorkerSettings
+from convoscope.store import Database, make_engine
 from tests.conftest import LiveServer
 
 HERE = Path(__file__).parent

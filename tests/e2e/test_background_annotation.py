@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 from convoscope.store.migrate import upgrade
 from tests.conftest import make_project
 from tests.e2e.server import free_port, start_server, wait_until_healthy

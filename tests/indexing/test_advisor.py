@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from convoscope.api.bodies import parse_body
-from convoscope.indexing import path_indexes
-from convoscope.indexing.advisor import PathAdvisor, Paths
-from convoscope.query.fields import CONVERSATIONS
-from convoscope.query.parse import parse_query
-from convoscope.schemas.query import QueryConversationsRequestBody
-from convoscope.store.database import Database
+from convoscope.api import parse_body
+from convoscope.indexing import PathAdvisor, path_indexes
+from convoscope.indexing.advisor import Paths
+from convoscope.query import CONVERSATIONS, parse_query
+from convoscope.schemas import QueryConversationsRequestBody
+from convoscope.store import Database
 from tests.indexing.test_path_indexes import COMPANY, HOSTILE, U, _rows
 from tests.query.test_differential import store
 

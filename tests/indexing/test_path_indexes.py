@@ -11,16 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event, update
 
-from convoscope.api.bodies import parse_body
-from convoscope.api.query import compile_on
-from convoscope.indexing import migrate, path_indexes
-from convoscope.indexing.path_indexes import PathIndexError
-from convoscope.query.compile import compile_query
-from convoscope.query.execute import fetch_page
-from convoscope.query.fields import CONVERSATIONS
-from convoscope.query.parse import parse_query
-from convoscope.query.properties import property_values
-from convoscope.schemas.query import QueryConversationsRequestBody
+from convoscope.api import compile_on, parse_body
+from convoscope.indexing import PathIndexError, migrate, path_indexes
+from convoscope.query import CONVERSATIONS, compile_query, fetch_page, parse_query, property_values
+from convoscope.schemas import QueryConversationsRequestBody
 from convoscope.store.tables import conversations
 from tests.query.test_differential import PROJECT, conversation_row, rows, store, unique_ids
 

@@ -16,7 +16,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 from convoscope.store.migrate import upgrade
 from tests.conftest import ProjectKeys, make_project
 from tests.e2e.server import free_port, start_server, wait_until_healthy

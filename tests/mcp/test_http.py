@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from convoscope.mcp.http import McpEndpoint
+from convoscope.mcp import McpEndpoint
 from tests.mcp.conftest import WINDOW, McpServer, connect, structured, text
 
 pytestmark = pytest.mark.timeout(120)

@@ -7,7 +7,7 @@ import itertools
 import httpx
 import pytest
 
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 from tests.conftest import make_project
 from tests.e2e.server import wait_until_healthy
 from tests.mcp.conftest import WINDOW, connect, seed, start, stop, structured

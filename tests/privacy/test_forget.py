@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from convoscope.cli import app
-from convoscope.store.engine import writer_connection
+from convoscope.store import writer_connection
 from convoscope.store.privacy import PrivacySettings, load_privacy, save_privacy
 from convoscope.store.tables import (
     conversations,

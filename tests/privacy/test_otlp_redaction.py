@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from convoscope.redaction import DEFAULT_KINDS
-from convoscope.store.engine import writer_connection
+from convoscope.store import writer_connection
 from convoscope.store.privacy import PrivacySettings, RedactionSettings, save_privacy
 from tests.api.test_redaction import stored_text
 from tests.conftest import LiveServer

@@ -13,15 +13,21 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from convoscope.cli import app
-from convoscope.privacy.retention import RetentionJob, run_retention_now
+from convoscope.privacy import RetentionJob, run_retention_now
+from convoscope.store import (
+    ConversationIn,
+    Database,
+    EventIn,
+    FeedbackIn,
+    MessageIn,
+    Scope,
+    writer_connection,
+)
 from convoscope.store.conversations import upsert_conversation
-from convoscope.store.database import Database
-from convoscope.store.engine import writer_connection
 from convoscope.store.erasure import Erased, sqlite_vacuum_mode
 from convoscope.store.events import insert_event
 from convoscope.store.feedback import upsert_feedback
 from convoscope.store.privacy import PrivacySettings, save_privacy
-from convoscope.store.records import ConversationIn, EventIn, FeedbackIn, MessageIn, Scope
 from convoscope.store.tables import conversations, erasures, events, feedback, semantic_threads
 from tests.conftest import ProjectKeys
 

@@ -14,11 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from syrupy.assertion import SnapshotAssertion
 
-from convoscope.api.bodies import parse_body
-from convoscope.query.compile import compile_query
-from convoscope.query.fields import RESOURCES
-from convoscope.query.parse import parse_query
-from convoscope.schemas.query import QuerySemanticThreadsRequestBody
+from convoscope.api import parse_body
+from convoscope.query import RESOURCES, compile_query, parse_query
+from convoscope.schemas import QuerySemanticThreadsRequestBody
 
 HOSTILE = "x'); DROP TABLE conversations; --"
 DIALECTS: dict[str, Dialect] = {

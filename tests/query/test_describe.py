@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from convoscope.query import CONVERSATIONS, parse_filter
 from convoscope.query.describe import describe
-from convoscope.query.fields import CONVERSATIONS
-from convoscope.query.parse import parse_filter
 
 
 def test_a_filter_reads_as_a_sentence() -> None:

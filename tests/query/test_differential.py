@@ -16,12 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert
 
-from convoscope.api.bodies import parse_body
-from convoscope.query.compile import compile_query
-from convoscope.query.execute import fetch_page
-from convoscope.query.fields import CONVERSATIONS
-from convoscope.query.parse import parse_query
-from convoscope.schemas.query import QueryConversationsRequestBody
+from convoscope.api import parse_body
+from convoscope.query import CONVERSATIONS, compile_query, fetch_page, parse_query
+from convoscope.schemas import QueryConversationsRequestBody
 from convoscope.store.tables import conversations
 from tests.query import reference
 

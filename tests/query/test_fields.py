@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from convoscope.query.fields import RESOURCES, order_by_names
+from convoscope.query import RESOURCES
+from convoscope.query.fields import order_by_names
 
 
 def test_field_enums_match_the_sdk() -> None:

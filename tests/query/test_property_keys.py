@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from convoscope.query.properties import property_keys
+from convoscope.query import property_keys
 from tests.query.test_differential import JSON, KEYS, PROJECT, conversation_row, store
 
 # Documents of every JSON type, and strings whose text reads like an object.

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert
 
-from convoscope.query.properties import property_values
+from convoscope.query import property_values
 from convoscope.store.tables import events
 from tests.query import reference
 from tests.query.test_differential import KEYS, PROJECT, conversation_row, rows, store, unique_ids

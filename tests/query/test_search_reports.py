@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, insert
 
-from convoscope.query.searches import top_search_queries, weekly_search_users
+from convoscope.query import top_search_queries, weekly_search_users
 from convoscope.store.tables import events
 
 PROJECT = "p_search"

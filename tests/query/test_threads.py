@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
+from convoscope.store import Conversation, ConversationIn, Message, MessageIn, Scope
 from convoscope.store.conversations import delete_conversation, upsert_conversation
-from convoscope.store.records import Conversation, ConversationIn, Message, MessageIn, Scope
 from convoscope.store.tables import semantic_threads
 from convoscope.store.threads import thread_id, thread_rows
 

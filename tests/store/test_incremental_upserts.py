@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, select, text
 
+from convoscope.store import ConversationIn, FeedbackIn, MessageIn, Scope
 from convoscope.store.conversations import get_conversation, upsert_conversation
 from convoscope.store.feedback import list_feedback, upsert_feedback
-from convoscope.store.records import ConversationIn, FeedbackIn, MessageIn, Scope
 from convoscope.store.tables import semantic_threads
 from tests.conftest import ProjectKeys
 

@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import pytest
 from sqlalchemy import Engine, text
 
-from convoscope.store.leases import Lease, Leased
+from convoscope.store import Lease, Leased
 
 
 def _holder_pids(engine: Engine, job: str) -> list[int]:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Column, Computed, Integer, MetaData, String, Table
 
+from convoscope.store import Event, Feedback
 from convoscope.store.mapping import RowMapper
-from convoscope.store.records import Event, Feedback
 from convoscope.store.tables import events, feedback
 
 _metadata = MetaData()

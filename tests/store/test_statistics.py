@@ -10,15 +10,9 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from convoscope.errors import ConversationNotFound
+from convoscope.store import ConversationIn, Database, MessageIn, Scope, StatisticsUpkeep
 from convoscope.store import conversations as store
-from convoscope.store.database import Database
-from convoscope.store.records import ConversationIn, MessageIn, Scope
-from convoscope.store.statistics import (
-    StatisticsUpkeep,
-    analyze_in_writer,
-    lacks_statistics,
-    refresh_statistics,
-)
+from convoscope.store.statistics import analyze_in_writer, lacks_statistics, refresh_statistics
 from tests.conftest import ProjectKeys
 from tests.queued_writes import queue_write
 

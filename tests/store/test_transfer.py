@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, select
 
-from convoscope.api.wire import to_conversation_in
+from convoscope.api import to_conversation_in
 from convoscope.errors import Conflict, InvalidInput
-from convoscope.schemas.conversations import create_conversation_adapter
+from convoscope.schemas import create_conversation_adapter
+from convoscope.store import ConversationIn
 from convoscope.store.conversations import upsert_conversation
-from convoscope.store.records import ConversationIn
 from convoscope.store.tables import conversations, messages, semantic_threads
 from convoscope.store.transfer import insert_conversations
 from tests.conftest import ProjectKeys

@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from convoscope.errors import ConversationNotFound, WriterBusy, WriterStopped
-from convoscope.store.engine import make_engine
+from convoscope.store import Writer, make_engine
 from convoscope.store.tables import organizations
-from convoscope.store.writer import Writer
 from tests.queued_writes import queue_write
 
 

@@ -12,17 +12,20 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from convoscope.api.wire import event_in, feedback_in, to_conversation_in
-from convoscope.indexing.migrate import upgrade
-from convoscope.schemas.conversations import create_conversation_adapter
-from convoscope.schemas.events import InsertConversationEvent, InsertMessageEvent, InsertSearchEvent
-from convoscope.schemas.feedback import LogFeedbackRequestBody
+from convoscope.api import event_in, feedback_in, to_conversation_in
+from convoscope.indexing import upgrade
+from convoscope.schemas import (
+    InsertConversationEvent,
+    InsertMessageEvent,
+    InsertSearchEvent,
+    LogFeedbackRequestBody,
+    create_conversation_adapter,
+)
+from convoscope.store import Scope, make_engine
 from convoscope.store import annotations as annotation_store
 from convoscope.store.conversations import upsert_conversation
-from convoscope.store.engine import make_engine
 from convoscope.store.events import insert_event
 from convoscope.store.feedback import upsert_feedback
-from convoscope.store.records import Scope
 from tests.builders import openai_conversation, support_conversation
 from tests.conftest import _TEMPLATE, ProjectKeys, make_project
 from tests.pgcluster import create_database_from_template, drop_database

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from convoscope.cli import app
+from convoscope.store import Scope
 from convoscope.store.conversations import get_conversation
-from convoscope.store.records import Scope
 from convoscope.store.tables import conversations, feedback, messages
 from convoscope.transfer import BadLine, LineReader, import_lines
 from tests.builders import openai_conversation

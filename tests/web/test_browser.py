@@ -321,7 +321,7 @@ def _expire_links(server: Server) -> None:
     """Move every link's expiry into the past, as 15 minutes passing would."""
     from sqlalchemy import update
 
-    from convoscope.store.engine import make_engine
+    from convoscope.store import make_engine
     from convoscope.store.tables import signin_links
 
     engine = make_engine(server.env["CONVOSCOPE_DATABASE_URL"], pool_size=1)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from convoscope.auth.dashboard import hash_password, issue_link
+from convoscope.auth import hash_password, issue_link
 from convoscope.store import users as user_store
 from tests.conftest import ProjectKeys
 

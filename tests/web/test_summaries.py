@@ -21,17 +21,23 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from convoscope.errors import ConversationNotFound
+from convoscope.store import (
+    ConversationIn,
+    FeedbackIn,
+    MessageIn,
+    Scope,
+    Writer,
+    migrate,
+    summaries,
+    transfer,
+)
 from convoscope.store import annotations as annotation_store
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as feedback_store
-from convoscope.store import migrate, summaries, transfer
 from convoscope.store.erasure import delete_conversations, expired_conversations, forget_user
-from convoscope.store.records import ConversationIn, FeedbackIn, MessageIn, Scope
 from convoscope.store.tables import conversation_days, semantic_threads, user_days
 from convoscope.store.threads import ANNOTATION_COLUMNS, feedback_flag
-from convoscope.store.writer import Writer
-from convoscope.web import reports
-from convoscope.web.window import Window
+from convoscope.web import Window, reports
 from tests.conftest import ProjectKeys
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)

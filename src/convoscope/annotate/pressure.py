@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from convoscope.store.writer import Writer
+from convoscope.store import Writer
 
 
 @dataclass(frozen=True, slots=True)

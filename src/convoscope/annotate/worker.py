@@ -21,8 +21,8 @@ from convoscope.annotate.model import CategoryModel, ProjectContext, ThreadText
 from convoscope.annotate.pressure import WritePressure
 from convoscope.annotate.runner import AnalyzerRunner
 from convoscope.lifecycle import Service
+from convoscope.store import Database
 from convoscope.store import annotations as store
-from convoscope.store.database import Database
 
 log = logging.getLogger(__name__)
 

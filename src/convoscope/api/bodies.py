@@ -10,10 +10,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from convoscope.errors import QueryError
-from convoscope.query.fields import Resource
-from convoscope.query.model import Query
-from convoscope.query.parse import parse_query
-from convoscope.schemas.query import QueryRequest, QuerySemanticThreadsRequestBody
+from convoscope.query import Query, Resource, parse_query
+from convoscope.schemas import QueryRequest, QuerySemanticThreadsRequestBody
 from convoscope.validation import Problem, problems_of
 
 M = TypeVar("M", bound=BaseModel)

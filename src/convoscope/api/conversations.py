@@ -9,13 +9,8 @@ from fastapi import APIRouter, Body, Query, Request
 from convoscope.api.deps import AnyKey, Db, Offset, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.api.wire import conversation_to_wire, to_conversation_in
-from convoscope.auth.access import require_read
-from convoscope.schemas.conversations import (
-    ConversationOut,
-    ConversationPage,
-    CreateConversation,
-    DeleteResponse,
-)
+from convoscope.auth import require_read
+from convoscope.schemas import ConversationOut, ConversationPage, CreateConversation, DeleteResponse
 from convoscope.store import conversations as store
 
 router = APIRouter(tags=["conversations"])

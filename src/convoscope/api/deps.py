@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from convoscope.auth.access import Caller, require_read
-from convoscope.auth.verify import KeyVerifier
-from convoscope.indexing.advisor import PathAdvisor
+from convoscope.auth import Caller, KeyVerifier, require_read
+from convoscope.indexing import PathAdvisor
 from convoscope.settings import Settings
-from convoscope.sql.json_values import INT64_MAX
-from convoscope.store.database import Database
+from convoscope.sql import INT64_MAX
+from convoscope.store import Database
 
 
 # Async, though they do no I/O: FastAPI runs a plain function dependency on a worker

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body
 from convoscope.api.deps import AnyKey, Db
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.api.wire import event_in, event_to_wire
-from convoscope.schemas.events import InsertEvent, SelectEvent
+from convoscope.schemas import InsertEvent, SelectEvent
 from convoscope.store import events as store
 
 router = APIRouter(tags=["events"])

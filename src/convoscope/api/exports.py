@@ -15,14 +15,10 @@ from convoscope.api.bodies import parse_body, validated_as
 from convoscope.api.deps import AppSettings, Db, ReadKey
 from convoscope.api.query import KINDS, QueryKind, RawBody, compile_on
 from convoscope.api.responses import ClosingStreamingResponse, documented
-from convoscope.query.export import CsvExport, unpacked_keys
-from convoscope.query.parse import parse_query
-from convoscope.schemas.query import (
-    QueryResponseBody,
-)
+from convoscope.query import CsvExport, parse_query, unpacked_keys
+from convoscope.schemas import QueryResponseBody
 from convoscope.settings import Settings
-from convoscope.store.database import Database
-from convoscope.store.records import Scope
+from convoscope.store import Database, Scope
 
 router = APIRouter(tags=["query"])
 

@@ -11,19 +11,17 @@ from convoscope.api.deps import AnyKey, Db, Offset, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.api.wire import conversation_to_wire, feedback_in, feedback_to_wire, message_to_wire
 from convoscope.errors import ConvoscopeError
-from convoscope.schemas.common import JsonObject
-from convoscope.schemas.conversations import (
+from convoscope.schemas import (
     DeleteResponse,
-)
-from convoscope.schemas.feedback import (
     FeedbackOut,
     FeedbackWithContext,
     GetAllFeedbackResponse,
+    JsonObject,
     LogFeedbackRequestBody,
 )
+from convoscope.store import Feedback, Scope
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as store
-from convoscope.store.records import Feedback, Scope
 
 router = APIRouter(tags=["feedback"])
 

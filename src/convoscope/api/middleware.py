@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from convoscope.api.problems import unexpected_error
 from convoscope.errors import PayloadTooLarge, WriterBusy
-from convoscope.store.ids import new_id
+from convoscope.store import new_id
 
 
 class RequestContextMiddleware:

@@ -11,13 +11,9 @@ from fastapi import APIRouter, Body
 
 from convoscope.api.deps import Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
+from convoscope.privacy import read_privacy, replace_privacy
 from convoscope.privacy.forget import forget
-from convoscope.privacy.settings import read_privacy, replace_privacy
-from convoscope.schemas.privacy import (
-    ForgetRequest,
-    Forgotten,
-    PrivacySettings,
-)
+from convoscope.schemas import ForgetRequest, Forgotten, PrivacySettings
 
 router = APIRouter(tags=["convoscope"])
 

@@ -14,26 +14,31 @@ from sqlalchemy import Connection
 from convoscope.api.bodies import parse_body, validated_as
 from convoscope.api.deps import Advisor, AppSettings, Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
-from convoscope.auth.access import Caller
+from convoscope.auth import Caller
 from convoscope.errors import Forbidden
-from convoscope.indexing.advisor import PathAdvisor
-from convoscope.indexing.path_indexes import path_columns
-from convoscope.query.compile import CompiledQuery, compile_query
-from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
-from convoscope.query.fields import (
+from convoscope.indexing import PathAdvisor, path_columns
+from convoscope.query import (
+    ALL_VIEWS,
     CONVERSATIONS,
     EVENTS,
     FEEDBACK,
+    PAGE_SIZE,
     SEMANTIC_THREADS,
     VIEWS,
+    CompiledQuery,
+    Query,
     Resource,
+    compile_query,
+    fetch_page,
+    parse_query,
+    parse_time_value,
+    property_keys,
+    property_values,
+    run_limited,
+    top_search_queries,
+    weekly_search_users,
 )
-from convoscope.query.model import Query
-from convoscope.query.operators import parse_time_value
-from convoscope.query.parse import parse_query
-from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
-from convoscope.query.searches import top_search_queries, weekly_search_users
-from convoscope.schemas.query import (
+from convoscope.schemas import (
     PropertyKeysRequestBody,
     PropertyResults,
     PropertyValuesRequestBody,
@@ -47,8 +52,7 @@ from convoscope.schemas.query import (
     WeeklySearchUsersResponse,
 )
 from convoscope.settings import Settings
-from convoscope.store.database import Database
-from convoscope.store.records import Scope
+from convoscope.store import Database, Scope
 
 router = APIRouter(tags=["query"])
 

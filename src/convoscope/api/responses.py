@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from convoscope.schemas.problems import Problem
+from convoscope.schemas import Problem
 
 
 class JSONResponse(Response):

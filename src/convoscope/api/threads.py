@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body
 from convoscope.api.deps import Db, ReadKey
 from convoscope.api.responses import JSONResponse, documented
 from convoscope.api.wire import verification_in, verified_thread_to_wire
-from convoscope.schemas.threads import ThreadVerification, VerifiedThread
+from convoscope.schemas import ThreadVerification, VerifiedThread
 from convoscope.store import annotations as store
 
 router = APIRouter(tags=["convoscope"])

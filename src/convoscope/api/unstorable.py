@@ -14,7 +14,7 @@ import json
 from fastapi import Request
 
 from convoscope.errors import InvalidInput
-from convoscope.sql.json_values import first_unstorable
+from convoscope.sql import first_unstorable
 
 # How JSON spells each of them; a body with none of these bytes holds none of them (a raw
 # 0x00 or a raw surrogate is not valid JSON). Checked with `in`: a regular expression

@@ -7,23 +7,24 @@ from datetime import datetime
 from typing import Any
 
 from convoscope.annotation_names import COLUMN_TO_WIRE, WIRE_TO_COLUMN
-from convoscope.schemas.common import JsonObject, dump_links, dump_user_properties, format_timestamp
-from convoscope.schemas.conversations import (
+from convoscope.schemas import (
     CreateOpenAIConversation,
     CreateSupportCopilotConversation,
     CreateSupportTicketConversation,
-    OpenAIMessageCreate,
-    SupportMessageCreate,
-)
-from convoscope.schemas.events import (
     InsertConversationEvent,
     InsertEvent,
     InsertMessageEvent,
     InsertSearchEvent,
+    JsonObject,
+    LogFeedbackRequestBody,
+    OpenAIMessageCreate,
+    SupportMessageCreate,
+    ThreadVerification,
+    dump_links,
+    dump_user_properties,
+    format_timestamp,
 )
-from convoscope.schemas.feedback import LogFeedbackRequestBody
-from convoscope.schemas.threads import ThreadVerification
-from convoscope.store.records import (
+from convoscope.store import (
     KEPT_WHEN_OMITTED,
     Conversation,
     ConversationIn,

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from convoscope.errors import Forbidden
-from convoscope.store.records import Scope
+from convoscope.store import Scope
 
 
 class KeyType(enum.StrEnum):

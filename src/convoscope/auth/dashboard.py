@@ -21,9 +21,8 @@ from sqlalchemy import Connection
 
 from convoscope.auth.keys import hash_key
 from convoscope.errors import Forbidden, NotFound, TooManyRequests
+from convoscope.store import Membership, Scope, User
 from convoscope.store import users as user_store
-from convoscope.store.records import Scope
-from convoscope.store.users import Membership, User
 
 LINK_LIFETIME = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(days=14)

@@ -9,9 +9,8 @@ from sqlalchemy import Connection
 from convoscope.auth.access import Caller, KeyType
 from convoscope.auth.keys import hash_key, parse_authorization
 from convoscope.errors import Unauthorized
+from convoscope.store import Database, Scope
 from convoscope.store import keys as key_store
-from convoscope.store.database import Database
-from convoscope.store.records import Scope
 
 
 class KeyVerifier:

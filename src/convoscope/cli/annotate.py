@@ -22,17 +22,17 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from convoscope.annotation_names import WIRE_TO_COLUMN
-from convoscope.api.wire import verification_in, verified_thread_to_wire
+from convoscope.api import verification_in, verified_thread_to_wire
 from convoscope.cli.context import fail, migrated_engine, out
 from convoscope.errors import QueryError
-from convoscope.query.operators import parse_time_value
-from convoscope.schemas.threads import ThreadVerification
+from convoscope.query import parse_time_value
+from convoscope.schemas import ThreadVerification
 from convoscope.store import annotations as store
 from convoscope.store import keys as key_store
 from convoscope.validation import problems_of, summary
 
 if TYPE_CHECKING:
-    from convoscope.annotate.model import Analyzer
+    from convoscope.annotate import Analyzer
 
 threads_app = typer.Typer(help="Semantic threads.", no_args_is_help=True)
 glossary_app = typer.Typer(help="A project's first-party terms.", no_args_is_help=True)
@@ -80,11 +80,15 @@ async def _run(
     # Here, not at the top: the analyzers (numpy, the models) and the worker take
     # seconds to import, and every other command (``convoscope mcp``, which clients
     # start at each launch, ``convoscope import``) would wait for them.
-    from convoscope.annotate.analyzers.llm import LLMAnalyzer, LLMSettings
-    from convoscope.annotate.analyzers.offline import OfflineAnalyzer
-    from convoscope.annotate.runner import InProcessRunner
-    from convoscope.annotate.worker import AnnotationWorker, WorkerSettings
-    from convoscope.store.database import Database
+    from convoscope.annotate import (
+        AnnotationWorker,
+        InProcessRunner,
+        LLMAnalyzer,
+        OfflineAnalyzer,
+        WorkerSettings,
+    )
+    from convoscope.annotate.analyzers.llm import LLMSettings
+    from convoscope.store import Database
 
     chosen: Analyzer = OfflineAnalyzer()
     if choice is AnalyzerChoice.LLM:

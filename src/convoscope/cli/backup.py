@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from convoscope.cli.context import fail, out, settings_or_exit
-from convoscope.indexing.migrate import current_revision, upgrade
+from convoscope.indexing import current_revision, upgrade
+from convoscope.store import make_engine
 from convoscope.store.backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
-from convoscope.store.engine import make_engine
 
 
 def backup(

@@ -10,9 +10,9 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from convoscope.errors import ConvoscopeError, SettingsError
-from convoscope.indexing.migrate import upgrade
+from convoscope.indexing import upgrade
 from convoscope.settings import Settings, load_settings
-from convoscope.store.engine import make_engine
+from convoscope.store import make_engine
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -6,8 +6,7 @@ import typer
 
 from convoscope.cli.context import err, fail, migrated_engine, out, settings_or_exit
 from convoscope.indexing import migrate
-from convoscope.store import distribution
-from convoscope.store.engine import make_engine
+from convoscope.store import distribution, make_engine
 
 app = typer.Typer(help="Database schema: migrations and distribution.", no_args_is_help=True)
 

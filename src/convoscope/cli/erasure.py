@@ -8,11 +8,10 @@ import typer
 from rich.table import Table
 
 from convoscope.cli.context import migrated_engine, out
-from convoscope.privacy.forget import forget_now
-from convoscope.privacy.retention import run_retention_now
-from convoscope.schemas.common import format_timestamp
+from convoscope.privacy import forget_now, run_retention_now
+from convoscope.schemas import format_timestamp
+from convoscope.store import Dialect, dialect_of
 from convoscope.store import keys as key_store
-from convoscope.store.engine import Dialect, dialect_of
 from convoscope.store.erasure import Erased, free_space, list_erasures, sqlite_vacuum_mode
 
 retention_app = typer.Typer(

@@ -10,9 +10,8 @@ from rich.table import Table
 from sqlalchemy import func, select, table
 
 from convoscope.cli.context import err, fail, migrated_engine, out
-from convoscope.indexing import path_indexes
-from convoscope.indexing.path_indexes import PathIndex, PathIndexError
-from convoscope.schemas.common import format_timestamp
+from convoscope.indexing import PathIndex, PathIndexError, path_indexes
+from convoscope.schemas import format_timestamp
 
 app = typer.Typer(
     help="Indexes on JSON paths, e.g. conversations userProperties company: reports that "

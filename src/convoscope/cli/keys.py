@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from convoscope.auth.access import KeyType
-from convoscope.auth.keys import display_prefix, generate_key, hash_key
+from convoscope.auth import KeyType, display_prefix, generate_key, hash_key
 from convoscope.cli.context import migrated_engine, out
-from convoscope.schemas.common import format_timestamp
+from convoscope.schemas import format_timestamp
 from convoscope.store import keys as store
 
 projects_app = typer.Typer(help="Projects: each holds its own conversations.", no_args_is_help=True)

@@ -30,7 +30,7 @@ def mcp(
     ] = None,
 ) -> None:
     """Serve the analytics tools over MCP on stdin/stdout."""
-    from convoscope.mcp.stdio import serve_local, serve_remote
+    from convoscope.mcp import serve_local, serve_remote
 
     if server_url is not None:
         if project is not None:

@@ -10,7 +10,7 @@ import typer
 from convoscope.cli.context import migrated_engine, out
 from convoscope.errors import InvalidInput
 from convoscope.store import keys as key_store
-from convoscope.store.engine import writer_connection
+from convoscope.store import writer_connection
 from convoscope.store.privacy import (
     PrivacySettings,
     RedactionSettings,

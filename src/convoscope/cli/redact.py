@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from convoscope.cli.context import err, fail, migrated_engine, out, settings_or_exit
-from convoscope.privacy.redact import redact_stored, totals
+from convoscope.privacy import redact_stored, totals
 from convoscope.redaction.presidio import use_configured_model
 from convoscope.store import keys as key_store
 

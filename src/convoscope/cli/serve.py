@@ -8,14 +8,12 @@ import typer
 import uvicorn
 from sqlalchemy import Engine
 
-from convoscope.auth.access import KeyType
-from convoscope.auth.dashboard import issue_link
-from convoscope.auth.keys import display_prefix, generate_key, hash_key
+from convoscope.auth import KeyType, display_prefix, generate_key, hash_key, issue_link
 from convoscope.cli.context import err, fail, out, settings_or_exit
-from convoscope.indexing.migrate import RECOVERY_HINT, upgrade
+from convoscope.indexing import RECOVERY_HINT, upgrade
 from convoscope.store import keys as store
+from convoscope.store import make_engine
 from convoscope.store import users as user_store
-from convoscope.store.engine import make_engine
 
 # The first start's dashboard user; `convoscope users create` adds real people.
 FIRST_ADMIN = "admin@localhost"

@@ -22,9 +22,8 @@ from rich.text import Text
 
 from convoscope.cli.context import err, fail, migrated_engine, out, settings_or_exit
 from convoscope.errors import ConvoscopeError
+from convoscope.store import Scope, make_engine
 from convoscope.store import keys as key_store
-from convoscope.store.engine import make_engine
-from convoscope.store.records import Scope
 from convoscope.transfer import (
     BadLine,
     ImportReport,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from convoscope.auth.dashboard import hash_password, issue_link
+from convoscope.auth import hash_password, issue_link
 from convoscope.cli.context import fail, migrated_engine, out, settings_or_exit
 from convoscope.store import keys as key_store
 from convoscope.store import users as store

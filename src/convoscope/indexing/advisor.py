@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from convoscope.indexing import path_indexes
 from convoscope.indexing.path_indexes import PathIndex
 from convoscope.lifecycle import Service
-from convoscope.store.database import Database
+from convoscope.store import Database
 
 log = logging.getLogger(__name__)
 

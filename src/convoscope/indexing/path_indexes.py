@@ -44,11 +44,9 @@ from sqlalchemy import (
     update,
 )
 
-from convoscope.query.compile import PathColumns
-from convoscope.query.fields import VIEWS, Kind, Resource
-from convoscope.sql import JsonValue
-from convoscope.sql.sqlite_paths import PLAIN_KEY
-from convoscope.store.engine import writer_connection
+from convoscope.query import VIEWS, Kind, PathColumns, Resource
+from convoscope.sql import PLAIN_KEY, JsonValue
+from convoscope.store import writer_connection
 from convoscope.store.tables import path_indexes
 
 OPERATOR, SERVER = "operator", "server"

@@ -18,9 +18,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from convoscope.api.problems import render_error
-from convoscope.auth.access import Caller
-from convoscope.auth.verify import KeyVerifier
+from convoscope.api import render_error
+from convoscope.auth import Caller, KeyVerifier
 from convoscope.errors import ConvoscopeError, Unauthorized
 from convoscope.mcp.local import LocalBackend
 from convoscope.mcp.server import build_server

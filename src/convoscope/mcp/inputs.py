@@ -11,8 +11,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from convoscope.schemas.common import NonEmptyId, Timestamp, WireModel
-from convoscope.sql.json_values import INT64_MAX
+from convoscope.schemas import NonEmptyId, Timestamp, WireModel
+from convoscope.sql import INT64_MAX
 
 
 class ConversationPageRequest(WireModel):

@@ -10,32 +10,42 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from convoscope.api.feedback import feedback_in_context
-from convoscope.api.query import compile_on
-from convoscope.api.wire import conversation_to_wire, feedback_in, feedback_to_wire
+from convoscope.api import (
+    compile_on,
+    conversation_to_wire,
+    feedback_in,
+    feedback_in_context,
+    feedback_to_wire,
+)
 from convoscope.errors import Forbidden
-from convoscope.indexing.advisor import PathAdvisor
-from convoscope.indexing.path_indexes import path_columns
-from convoscope.query.execute import PAGE_SIZE, fetch_page, run_limited
-from convoscope.query.export import CsvExport, unpacked_keys
-from convoscope.query.fields import VIEWS, Resource
-from convoscope.query.operators import parse_time_value
-from convoscope.query.parse import parse_query
-from convoscope.query.properties import ALL_VIEWS, property_keys, property_values
-from convoscope.query.searches import top_search_queries, weekly_search_users
-from convoscope.schemas.common import JsonObject
-from convoscope.schemas.feedback import LogFeedbackRequestBody
-from convoscope.schemas.query import (
+from convoscope.indexing import PathAdvisor, path_columns
+from convoscope.query import (
+    ALL_VIEWS,
+    PAGE_SIZE,
+    VIEWS,
+    CsvExport,
+    Resource,
+    fetch_page,
+    parse_query,
+    parse_time_value,
+    property_keys,
+    property_values,
+    run_limited,
+    top_search_queries,
+    unpacked_keys,
+    weekly_search_users,
+)
+from convoscope.schemas import (
+    JsonObject,
+    LogFeedbackRequestBody,
     PropertyKeysRequestBody,
     PropertyValuesRequestBody,
     QueryRequest,
 )
+from convoscope.store import Database, Scope
 from convoscope.store import conversations as conversation_store
 from convoscope.store import feedback as feedback_store
-from convoscope.store.database import Database
-from convoscope.store.records import Scope
-from convoscope.web import listing, reports
-from convoscope.web.window import Window
+from convoscope.web import Window, listing, reports
 
 T = TypeVar("T")
 SearchReport = Callable[[Connection, str, datetime | None], list[dict[str, str]]]

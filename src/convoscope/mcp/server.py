@@ -16,8 +16,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import create_model
 
 from convoscope import __version__
-from convoscope.api.bodies import parse_body
-from convoscope.auth.access import Caller, require_read
+from convoscope.api import parse_body
+from convoscope.auth import Caller, require_read
 from convoscope.errors import ConvoscopeError
 from convoscope.mcp.bounds import bound
 from convoscope.mcp.local import LocalBackend

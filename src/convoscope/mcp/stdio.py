@@ -23,16 +23,14 @@ from mcp_types import (
 )
 
 from convoscope import __version__
-from convoscope.auth.access import Caller, KeyType
-from convoscope.indexing.migrate import upgrade
+from convoscope.auth import Caller, KeyType
+from convoscope.indexing import upgrade
 from convoscope.mcp.http import PATH
 from convoscope.mcp.local import LocalBackend
 from convoscope.mcp.server import INSTRUCTIONS, build_server
 from convoscope.settings import Settings
+from convoscope.store import Database, Scope, make_engine
 from convoscope.store import keys as key_store
-from convoscope.store.database import Database
-from convoscope.store.engine import make_engine
-from convoscope.store.records import Scope
 
 
 class _Fixed:

@@ -26,10 +26,10 @@ from convoscope.mcp.inputs import (
     SearchReportRequest,
 )
 from convoscope.mcp.local import LocalBackend
-from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
-from convoscope.schemas.common import JsonObject
-from convoscope.schemas.feedback import LogFeedbackRequestBody
-from convoscope.schemas.query import (
+from convoscope.query import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS, Resource
+from convoscope.schemas import (
+    JsonObject,
+    LogFeedbackRequestBody,
     PropertyKeysRequestBody,
     PropertyValuesRequestBody,
     QueryConversationsRequestBody,
@@ -38,7 +38,7 @@ from convoscope.schemas.query import (
     QueryRequest,
     QuerySemanticThreadsRequestBody,
 )
-from convoscope.web.window import Window
+from convoscope.web import Window
 
 Run = Callable[[LocalBackend, Any], Awaitable[JsonObject]]
 

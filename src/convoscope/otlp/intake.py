@@ -24,12 +24,12 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
-from convoscope.api.wire import to_conversation_in
+from convoscope.api import to_conversation_in
 from convoscope.errors import ConvoscopeError
 from convoscope.otlp.genai import SpanRejected, Turn, attributes, is_genai, read_turn
-from convoscope.schemas.conversations import CreateOpenAIConversation
+from convoscope.schemas import CreateOpenAIConversation
+from convoscope.store import Conversation, Scope
 from convoscope.store import conversations as store
-from convoscope.store.records import Conversation, Scope
 from convoscope.validation import problems_of, summary
 
 _SOURCE = "opentelemetry"

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.responses import Response
 
-from convoscope.api.deps import AnyKey, AppSettings, Db
+from convoscope.api import AnyKey, AppSettings, Db
 from convoscope.otlp.decode import JSON, PROTOBUF, decompress, encode_response, media_type
 from convoscope.otlp.decode import parse_request as parse_export
 from convoscope.otlp.intake import Outcome, read_turns, write_turns
-from convoscope.schemas.problems import Problem
+from convoscope.schemas import Problem
 
 router = APIRouter(tags=["opentelemetry"])
 

@@ -15,8 +15,7 @@ from anyio import to_thread
 from sqlalchemy import Connection, Engine
 
 from convoscope.errors import InvalidInput
-from convoscope.store.database import Database
-from convoscope.store.engine import writer_connection
+from convoscope.store import Database, writer_connection
 from convoscope.store.erasure import Erased, forget_user, free_space, record_erasure
 from convoscope.store.privacy import BUILTIN_USER_IDENTIFIERS, identifier_forms, load_privacy
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from convoscope.errors import InvalidInput
-from convoscope.store.engine import writer_connection
+from convoscope.store import writer_connection
 from convoscope.store.prepared import in_chunks
 from convoscope.store.privacy import make_redactor
 from convoscope.store.redaction_pass import TABLES, count_rows, redact_batch, rederive

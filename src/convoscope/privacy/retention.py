@@ -16,8 +16,7 @@ from anyio import to_thread
 from sqlalchemy import Connection, Engine
 
 from convoscope.lifecycle import Service
-from convoscope.store.database import Database
-from convoscope.store.engine import writer_connection
+from convoscope.store import Database, writer_connection
 from convoscope.store.erasure import (
     Erased,
     delete_conversations,

@@ -5,9 +5,9 @@ settings page both call."""
 from __future__ import annotations
 
 from convoscope.redaction import Kind
-from convoscope.schemas.privacy import PrivacySettings, Redaction
+from convoscope.schemas import PrivacySettings, Redaction
+from convoscope.store import Database
 from convoscope.store import privacy as store
-from convoscope.store.database import Database
 
 
 async def read_privacy(db: Database, project_id: str) -> PrivacySettings:

@@ -35,7 +35,7 @@ from convoscope.query.request import (
     TimeSelection,
     search_text,
 )
-from convoscope.sql.json_values import first_unstorable
+from convoscope.sql import first_unstorable
 
 # Deep enough for any query a person or a dashboard writes; shallow enough that a
 # hostile body cannot exhaust the stack of the compiler or of the database's parser.

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from convoscope.sql.json_values import INT64_MAX, INT64_MIN, check_document
+from convoscope.sql import INT64_MAX, INT64_MIN, check_document
 from convoscope.timestamps import parse_timestamp
 
 

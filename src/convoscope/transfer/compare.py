@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from convoscope.store.records import (
+from convoscope.store import (
     KEPT_WHEN_OMITTED,
     Conversation,
     ConversationIn,

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from convoscope.annotation_names import COLUMN_TO_WIRE, WIRE_TO_COLUMN
-from convoscope.store.records import Conversation, Event, Feedback, Message
+from convoscope.store import Conversation, Event, Feedback, Message
 from convoscope.store.transfer import ThreadState
 
 # Values a thread's annotation wire names take from its columns, both ways.

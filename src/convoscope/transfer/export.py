@@ -16,9 +16,9 @@ from typing import BinaryIO
 
 from sqlalchemy import Engine, func, select
 
+from convoscope.store import Scope
 from convoscope.store import transfer as bulk
 from convoscope.store.conversations import get_conversations
-from convoscope.store.records import Scope
 from convoscope.store.tables import conversations
 from convoscope.transfer.encode import conversation_line, event_line
 

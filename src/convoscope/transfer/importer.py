@@ -33,12 +33,12 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DataError, IntegrityError
 
 from convoscope.errors import ConvoscopeError, InvalidInput
+from convoscope.store import Scope
 from convoscope.store import transfer as bulk
 from convoscope.store.conversations import get_conversations, upsert_conversation
 from convoscope.store.events import insert_event
 from convoscope.store.feedback import upsert_feedback
 from convoscope.store.privacy import redact_conversation, redact_event, redact_feedback
-from convoscope.store.records import Scope
 from convoscope.transfer.compare import (
     same_conversation,
     same_event,

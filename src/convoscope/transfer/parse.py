@@ -17,15 +17,15 @@ import orjson
 from pydantic import ValidationError
 
 from convoscope.annotation_names import WIRE_TO_COLUMN
-from convoscope.api.wire import event_in, feedback_in, to_conversation_in
-from convoscope.schemas.conversations import create_conversation_adapter
-from convoscope.schemas.transfer import (
+from convoscope.api import event_in, feedback_in, to_conversation_in
+from convoscope.schemas import (
     EventLine,
     ExportLine,
+    create_conversation_adapter,
     event_line_adapter,
     export_line_adapter,
 )
-from convoscope.store.records import ConversationIn, EventIn, FeedbackIn
+from convoscope.store import ConversationIn, EventIn, FeedbackIn
 from convoscope.store.threads import USER_ROLES, thread_id
 from convoscope.store.transfer import ThreadState
 from convoscope.transfer.encode import ANNOTATION_WIRE

@@ -13,15 +13,12 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 from starlette.responses import RedirectResponse
 
-from convoscope.auth.access import KeyType
-from convoscope.auth.dashboard import Viewer, issue_link
-from convoscope.auth.keys import display_prefix, generate_key, hash_key
+from convoscope.auth import KeyType, Viewer, display_prefix, generate_key, hash_key, issue_link
 from convoscope.errors import ConvoscopeError, InvalidInput, NotFound
+from convoscope.store import Database, Membership
 from convoscope.store import annotations as annotation_store
 from convoscope.store import keys as key_store
 from convoscope.store import users as user_store
-from convoscope.store.database import Database
-from convoscope.store.users import Membership
 from convoscope.web.context import dashboard_auth
 from convoscope.web.pages import error_page, page_context, render
 from convoscope.web.session import check_csrf, read_form

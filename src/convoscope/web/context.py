@@ -9,12 +9,10 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Query, Request
 from sqlalchemy import Connection
 
-from convoscope.auth.dashboard import Viewer
-from convoscope.query.execute import run_limited
+from convoscope.auth import Viewer
+from convoscope.query import run_limited
 from convoscope.settings import Settings
-from convoscope.store.database import Database
-from convoscope.store.records import Scope
-from convoscope.store.users import Membership
+from convoscope.store import Database, Membership, Scope
 from convoscope.web.session import DashboardAuth
 from convoscope.web.state import ViewState, parse_state
 

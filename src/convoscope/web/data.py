@@ -12,8 +12,9 @@ from fastapi import APIRouter
 from sqlalchemy import Connection
 from starlette.responses import StreamingResponse
 
-from convoscope.api.responses import JSONResponse, documented, problems
-from convoscope.schemas.dashboard import (
+from convoscope.api import JSONResponse, documented
+from convoscope.api.responses import problems
+from convoscope.schemas import (
     DashboardCards,
     DashboardChart,
     DashboardConversation,

@@ -15,13 +15,19 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from convoscope.api.bodies import parse_request
-from convoscope.indexing.path_indexes import path_columns
-from convoscope.query.compile import compile_filter, compile_query
-from convoscope.query.fields import CONVERSATIONS, EVENTS, FEEDBACK, SEMANTIC_THREADS
-from convoscope.query.rows import shape_row
+from convoscope.api import parse_request
+from convoscope.indexing import path_columns
+from convoscope.query import (
+    CONVERSATIONS,
+    EVENTS,
+    FEEDBACK,
+    SEMANTIC_THREADS,
+    compile_filter,
+    compile_query,
+    shape_row,
+)
+from convoscope.store import Scope
 from convoscope.store import conversations as conversation_store
-from convoscope.store.records import Scope
 from convoscope.store.tables import conversations, semantic_threads
 from convoscope.web.window import Window, condition, iso, run
 

@@ -15,19 +15,12 @@ from sqlalchemy import Connection
 from starlette.responses import RedirectResponse
 from starlette.templating import Jinja2Templates
 
-from convoscope.auth.dashboard import (
-    Viewer,
-    hash_password,
-    hash_token,
-    new_token,
-    verify_password,
-)
+from convoscope.auth import Viewer, hash_password, hash_token, new_token, verify_password
 from convoscope.errors import ConvoscopeError
-from convoscope.query.fields import CONVERSATIONS
+from convoscope.query import CONVERSATIONS
+from convoscope.store import Database, Membership
 from convoscope.store import keys as key_store
 from convoscope.store import users as user_store
-from convoscope.store.database import Database
-from convoscope.store.users import Membership
 from convoscope.web import listing
 from convoscope.web.context import dashboard_auth
 from convoscope.web.markdown import render_markdown

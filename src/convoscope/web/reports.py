@@ -11,8 +11,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from convoscope.query.fields import CONVERSATIONS, FEEDBACK, SEMANTIC_THREADS
-from convoscope.query.searches import top_search_queries, weekly_search_users
+from convoscope.query import (
+    CONVERSATIONS,
+    FEEDBACK,
+    SEMANTIC_THREADS,
+    top_search_queries,
+    weekly_search_users,
+)
 from convoscope.web import summaries
 from convoscope.web.window import Window, condition, count, run, share
 

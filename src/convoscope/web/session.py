@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request, Response
 from sqlalchemy import Connection
 
-from convoscope.auth.dashboard import (
+from convoscope.auth import (
     COOKIE_SECRET,
     SESSION_COOKIE,
     SESSION_LIFETIME,
@@ -21,8 +21,8 @@ from convoscope.auth.dashboard import (
     unsign,
 )
 from convoscope.errors import Forbidden, InvalidInput, Unauthorized
+from convoscope.store import Database
 from convoscope.store import users as user_store
-from convoscope.store.database import Database
 
 # The form field and cookie of the CSRF token of the sign-in form, before any session.
 CSRF_FIELD = "csrf"

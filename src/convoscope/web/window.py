@@ -12,12 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from convoscope.api.bodies import parse_request
-from convoscope.indexing.path_indexes import path_columns
-from convoscope.query.compile import compile_query
-from convoscope.query.execute import PAGE_SIZE
-from convoscope.query.fields import Resource
-from convoscope.query.rows import shape_row
+from convoscope.api import parse_request
+from convoscope.indexing import path_columns
+from convoscope.query import PAGE_SIZE, Resource, compile_query, shape_row
 
 Body = dict[str, Any]
 Condition = dict[str, Any]
