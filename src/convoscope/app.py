@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from sqlalchemy import Engine
 from starlette.routing import Route
 
 from convoscope import __version__
@@ -48,53 +49,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            engine = make_engine(settings.database_url)
-            stack.callback(engine.dispose)
-            if migrate:
-                upgrade(engine)
-            replicas = [make_engine(url) for url in settings.read_database_urls]
-            for replica in replicas:
-                stack.callback(replica.dispose)
-            db = Database(
-                engine,
-                write_batch_size=settings.write_batch_size,
-                write_queue_limit=settings.write_queue_limit,
-                replicas=replicas,
-                write_connections=WRITE_CONNECTIONS,
-            )
-            db.start()
-            # Stops the writer after the last request, so queued writes still commit.
-            stack.callback(db.writer.stop)
+            engine, db = _open_database(stack, settings, migrate=migrate)
             app.state.db = db
             app.state.key_verifier = KeyVerifier(db, cache_seconds=settings.key_cache_seconds)
             advisor = PathAdvisor(
                 db, auto=settings.auto_index, slow_seconds=settings.auto_index_seconds, leased=True
             )
             app.state.path_advisor = advisor
-            # Each job runs in one server process at a time (store/leases.py), and each
-            # is entered after the writer started, so it stops before the writer does.
-            poll = settings.lease_poll_seconds
-            await stack.enter_async_context(
-                Leased(Lease(engine, "indexing"), advisor.builds, poll_seconds=poll)
-            )
-            await stack.enter_async_context(
-                Leased(Lease(engine, "statistics"), lambda: StatisticsUpkeep(db), poll_seconds=poll)
-            )
-            if settings.annotation_worker:
-                await stack.enter_async_context(
-                    Leased(
-                        Lease(engine, "annotation"),
-                        lambda: make_worker(db, settings),
-                        poll_seconds=poll,
-                    )
-                )
-            await stack.enter_async_context(
-                Leased(
-                    Lease(engine, "retention"),
-                    lambda: RetentionJob(db, interval_seconds=settings.retention_interval_seconds),
-                    poll_seconds=poll,
-                )
-            )
+            await _start_jobs(stack, engine, db, advisor, settings)
             await stack.enter_async_context(mcp.running())
             if settings.pii_model:
                 use_configured_model(settings.pii_model)
@@ -110,6 +72,65 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         dependencies=[Depends(refuse_unstorable_input)],
     )
     app.state.settings = settings
+    _route(app, settings, mcp)
+    return app
+
+
+def _open_database(
+    stack: AsyncExitStack, settings: Settings, *, migrate: bool
+) -> tuple[Engine, Database]:
+    """The engines (migrated first unless told not to) and the database with its writer
+    started, each closed by ``stack``: the writer stops after the last request, so queued
+    writes still commit."""
+    engine = make_engine(settings.database_url)
+    stack.callback(engine.dispose)
+    if migrate:
+        upgrade(engine)
+    replicas = [make_engine(url) for url in settings.read_database_urls]
+    for replica in replicas:
+        stack.callback(replica.dispose)
+    db = Database(
+        engine,
+        write_batch_size=settings.write_batch_size,
+        write_queue_limit=settings.write_queue_limit,
+        replicas=replicas,
+        write_connections=WRITE_CONNECTIONS,
+    )
+    db.start()
+    stack.callback(db.writer.stop)
+    return engine, db
+
+
+async def _start_jobs(
+    stack: AsyncExitStack, engine: Engine, db: Database, advisor: PathAdvisor, settings: Settings
+) -> None:
+    """The background jobs. Each runs in one server process at a time (store/leases.py),
+    and each is entered after the writer started, so it stops before the writer does."""
+    poll = settings.lease_poll_seconds
+    await stack.enter_async_context(
+        Leased(Lease(engine, "indexing"), advisor.builds, poll_seconds=poll)
+    )
+    await stack.enter_async_context(
+        Leased(Lease(engine, "statistics"), lambda: StatisticsUpkeep(db), poll_seconds=poll)
+    )
+    if settings.annotation_worker:
+        await stack.enter_async_context(
+            Leased(
+                Lease(engine, "annotation"), lambda: make_worker(db, settings), poll_seconds=poll
+            )
+        )
+    await stack.enter_async_context(
+        Leased(
+            Lease(engine, "retention"),
+            lambda: RetentionJob(db, interval_seconds=settings.retention_interval_seconds),
+            poll_seconds=poll,
+        )
+    )
+
+
+def _route(app: FastAPI, settings: Settings, mcp: McpEndpoint) -> None:
+    """The API, the OTLP intake, MCP and the dashboard, with the error handlers, the
+    OpenAPI document and the request middleware around them."""
     for router in build_api_routers():
         app.include_router(router)
     app.include_router(otlp_router)
@@ -123,7 +144,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         max_body_bytes=settings.max_body_bytes,
         max_sends_in_progress=settings.write_queue_limit,
     )
-    return app
 
 
 def create_served_app() -> FastAPI:
