@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import (
     Integer,
     Select,
+    Subquery,
     Text,
     and_,
     cast,
@@ -337,6 +338,26 @@ def _groups(
     When a dimension is a JSON path, a bound parameter PostgreSQL would not recognise in
     two copies, the values are first computed in a subquery ``q`` and grouped by name.
     """
+    g, grouped = _group_subquery(query, condition, dimensions, measures, inputs)
+    columns, shapers = _group_columns(query, dimensions, measures, grouped)
+    if with_total:
+        columns.append(func.count().over().label(TOTAL_LABEL))
+    order = _group_order(query, dimensions, grouped)
+    # From g in so many words: a time bucket's output is SQL text around g's column, so
+    # selected alone, with no aggregate of g beside it, nothing else would name g.
+    statement = select(*columns).select_from(g).order_by(*(_direction(e, d) for e, d in order))
+    return CompiledQuery(statement, tuple(shapers), None, has_total_column=with_total)
+
+
+def _group_subquery(
+    query: Query,
+    condition: ColumnElement[bool],
+    dimensions: dict[str, _Dimension],
+    measures: dict[str, SelectAggregate],
+    inputs: dict[str, ColumnElement[Any]],
+) -> tuple[Subquery, dict[str, ColumnElement[Any]]]:
+    """``g``, the groups with their raw dimension values and aggregates, and each key's
+    column of it (see ``_groups``)."""
     source: Any = query.resource.table
     group_values = {key: d.inner for key, d in dimensions.items()}
     measure_values = dict(inputs)
@@ -364,7 +385,17 @@ def _groups(
         key: g.c[f"k{i}"] for i, key in enumerate(group_values)
     }
     grouped |= {key: g.c[f"a{i}"] for i, key in enumerate(aggregates)}
+    return g, grouped
 
+
+def _group_columns(
+    query: Query,
+    dimensions: dict[str, _Dimension],
+    measures: dict[str, SelectAggregate],
+    grouped: dict[str, ColumnElement[Any]],
+) -> tuple[list[Label[Any]], list[tuple[str, Shaper]]]:
+    """The output columns, formatted from ``g``'s, in the order the request names them,
+    and the shaper of each."""
     shapers: list[tuple[str, Shaper]] = []
     columns: list[Label[Any]] = []
     for item in [*query.selections, *query.group_by]:
@@ -383,13 +414,7 @@ def _groups(
             shaper = d.shaper
         columns.append(expr.label(f"c{len(columns)}"))
         shapers.append((key, shaper))
-    if with_total:
-        columns.append(func.count().over().label(TOTAL_LABEL))
-    order = _group_order(query, dimensions, grouped)
-    # From g in so many words: a time bucket's output is SQL text around g's column, so
-    # selected alone, with no aggregate of g beside it, nothing else would name g.
-    statement = select(*columns).select_from(g).order_by(*(_direction(e, d) for e, d in order))
-    return CompiledQuery(statement, tuple(shapers), None, has_total_column=with_total)
+    return columns, shapers
 
 
 def _aggregated(
