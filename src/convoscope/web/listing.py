@@ -22,6 +22,7 @@ from convoscope.query import (
     EVENTS,
     FEEDBACK,
     SEMANTIC_THREADS,
+    Resource,
     compile_filter,
     compile_query,
     shape_row,
@@ -173,46 +174,15 @@ def conversation_detail(conn: Connection, scope: Scope, conversation_id: str) ->
     """The conversation's messages, the feedback and events on each, and its threads'
     annotations; ConversationNotFound outside ``scope``'s project."""
     conversation = conversation_store.get_conversation(conn, scope, conversation_id)
-    project_id = scope.project_id
-    on_conversation = condition("conversationId", "eq", conversation_id)
-    feedback = run(
-        conn,
-        FEEDBACK,
-        {
-            "select": [
-                {"type": "field", "field": f}
-                for f in ("id", "type", "messageId", "reasons", "details", "createdAt")
-            ],
-            "where": on_conversation,
-            "orderBy": [{"field": "createdAt", "direction": "asc"}],
-        },
-        project_id,
-    )
-    events = run(
-        conn,
-        EVENTS,
-        {
-            "select": [
-                {"type": "field", "field": f}
-                for f in ("id", "type", "eventType", "messageId", "createdAt")
-            ],
-            "where": on_conversation,
-            "orderBy": [{"field": "createdAt", "direction": "asc"}],
-        },
-        project_id,
-    )
-    query = parse_request(
-        SEMANTIC_THREADS,
-        {
-            "where": condition("conversationIds", "arrayContains", conversation_id),
-            "orderBy": [{"field": "firstMessageTime", "direction": "asc"}],
-        },
-    )
-    compiled = compile_query(query, project_id=project_id, path_columns=path_columns(conn))
-    # The stored conversation_id leads the index to the few threads, where the JSON
-    # array test alone read every thread of the project (331 ms at 20,000 on SQLite).
-    statement = compiled.statement.where(semantic_threads.c.conversation_id == conversation_id)
-    threads = [shape_row(compiled.shapers, row) for row in conn.execute(statement)]
+    feedback = _of_conversation(
+        conn, FEEDBACK, scope.project_id, conversation_id,
+        ("id", "type", "messageId", "reasons", "details", "createdAt"),
+    )  # fmt: skip
+    events = _of_conversation(
+        conn, EVENTS, scope.project_id, conversation_id,
+        ("id", "type", "eventType", "messageId", "createdAt"),
+    )  # fmt: skip
+    threads = _threads_of(conn, scope.project_id, conversation_id)
     return {
         "id": conversation.id,
         "type": conversation.type,
@@ -236,3 +206,39 @@ def conversation_detail(conn: Connection, scope: Scope, conversation_id: str) ->
         "conversationEvents": [e for e in events if not e.get("messageId")],
         "threads": threads,
     }
+
+
+def _of_conversation(
+    conn: Connection,
+    resource: Resource,
+    project_id: str,
+    conversation_id: str,
+    fields: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """The conversation's feedback or events, oldest first, with ``fields``."""
+    return run(
+        conn,
+        resource,
+        {
+            "select": [{"type": "field", "field": f} for f in fields],
+            "where": condition("conversationId", "eq", conversation_id),
+            "orderBy": [{"field": "createdAt", "direction": "asc"}],
+        },
+        project_id,
+    )
+
+
+def _threads_of(conn: Connection, project_id: str, conversation_id: str) -> list[dict[str, Any]]:
+    """The conversation's semantic threads with their annotations, in order."""
+    query = parse_request(
+        SEMANTIC_THREADS,
+        {
+            "where": condition("conversationIds", "arrayContains", conversation_id),
+            "orderBy": [{"field": "firstMessageTime", "direction": "asc"}],
+        },
+    )
+    compiled = compile_query(query, project_id=project_id, path_columns=path_columns(conn))
+    # The stored conversation_id leads the index to the few threads, where the JSON
+    # array test alone read every thread of the project (331 ms at 20,000 on SQLite).
+    statement = compiled.statement.where(semantic_threads.c.conversation_id == conversation_id)
+    return [shape_row(compiled.shapers, row) for row in conn.execute(statement)]
