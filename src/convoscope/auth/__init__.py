@@ -1,4 +1,7 @@
-"""API keys and what each kind of key may do."""
+"""API keys and what each kind of key may do.
+
+The names of ``__all__`` load their module on first use (``convoscope.lazy``).
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ and the store (whose tables it indexes and whose writer builds it):
 - ``path_indexes``: define, create, drop, list the indexes; ``path_columns`` for the compiler;
 - ``advisor.PathAdvisor``: index (or advise) the paths of slow queries, once across processes;
 - ``migrate``: the migrations with the indexes set aside and rebuilt.
+
+The names of ``__all__`` load their module on first use (``convoscope.lazy``).
 """
 
 from __future__ import annotations

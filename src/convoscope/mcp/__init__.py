@@ -3,6 +3,8 @@ client), over streamable HTTP at ``/mcp`` and over stdio (``convoscope mcp``).
 
 A face like ``api/``: it parses, authorizes and calls the same parts the HTTP routes call
 (the query engine, the store's repositories, the dashboard's reports); it adds no SQL.
+
+The names of ``__all__`` load their module on first use (``convoscope.lazy``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""OpenTelemetry intake: GenAI spans sent to ``POST /v1/traces`` become conversations."""
+"""OpenTelemetry intake: GenAI spans sent to ``POST /v1/traces`` become conversations.
+
+The names of ``__all__`` load their module on first use (``convoscope.lazy``).
+"""
 
 from __future__ import annotations
 

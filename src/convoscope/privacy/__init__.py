@@ -1,5 +1,8 @@
 """Data protection above the store: forgetting a user, retention, and a project's settings
-as the API, the CLI and the dashboard change them."""
+as the API, the CLI and the dashboard change them.
+
+The names of ``__all__`` load their module on first use (``convoscope.lazy``).
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,9 @@
   filter in English.
 
 See README.md in this package for the grammar and the SQL each part becomes.
+
+The names of ``__all__`` load their module on first use (``convoscope.lazy``):
+importing the package loads no SQLAlchemy.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ They know no storage: ``convoscope.api.wire`` turns them into the store's record
 back. ``conversations``, ``feedback``, ``events``, ``threads``: the resources;
 ``query``: the DSL's requests and answers; ``common``: timestamps, properties, links;
 ``problems``: error bodies; ``privacy``, ``dashboard``, ``transfer``: ours.
+
+The names of ``__all__`` load their module on first use (``convoscope.lazy``):
+importing the package loads no pydantic.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ It imports nothing above it (the layers of ``pyproject.toml``'s import-linter co
   same transaction), ``annotations``, ``keys``, ``users``, ``privacy``, ``erasure``,
   ``transfer``, ``summaries``, ``distribution``;
 - background upkeep: ``statistics.StatisticsUpkeep``, ``leases.Lease`` / ``Leased``.
+
+What other packages use is named in ``__all__`` (``from convoscope.store import
+Database, Scope``) and loads on first use, so importing the package loads no SQLAlchemy;
+the repositories are its modules (``from convoscope.store import keys``).
 """
 
 # No ``from __future__ import annotations`` here: it would bind the name ``annotations``,
