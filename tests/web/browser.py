@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -62,6 +66,17 @@ def wait_until_loaded(driver: webdriver.Chrome, *, seconds: float = 30) -> None:
             return
         assert time.monotonic() < deadline, f"{driver.current_url} did not finish loading"
         time.sleep(0.05)
+
+
+def submit_and_wait(driver: webdriver.Chrome, field: WebElement, *, seconds: float = 30) -> None:
+    """Submit `field`'s form and wait for the next page to load.
+
+    The old page also says it has loaded, so first wait for it to be gone.
+    """
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    field.submit()
+    WebDriverWait(driver, seconds).until(staleness_of(old_page))
+    wait_until_loaded(driver, seconds=seconds)
 
 
 def console_errors(driver: webdriver.Chrome) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from tests.web.browser import (
     set_color_scheme,
     set_viewport,
     start_browser,
+    submit_and_wait,
     wait_until_loaded,
 )
 from tests.web.seed import log_data
@@ -244,8 +245,7 @@ def test_a_filter_changes_the_url_and_the_rows(server: Server, admin: webdriver.
     before = len(admin.find_elements(By.CSS_SELECTOR, "[data-kind=conversations] tbody tr"))
     field = admin.find_element(By.NAME, "category")
     field.send_keys("billing")
-    field.submit()
-    wait_until_loaded(admin)
+    submit_and_wait(admin, field)
     assert "category=billing" in admin.current_url
     questions = [
         cell.text
