@@ -36,10 +36,6 @@ from convoscope.settings import Settings, load_settings
 from convoscope.store import Database, Lease, Leased, StatisticsUpkeep, make_engine
 from convoscope.web import mount_dashboard
 
-# Writer threads per server process on PostgreSQL (store/writer.py): with one, the
-# process's writes waited on its one thread; a second took 1.6 times the conversations.
-WRITE_CONNECTIONS = 2
-
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     """The convoscope server. Migrates the database on start unless told not to."""
@@ -94,7 +90,7 @@ def _open_database(
         write_batch_size=settings.write_batch_size,
         write_queue_limit=settings.write_queue_limit,
         replicas=replicas,
-        write_connections=WRITE_CONNECTIONS,
+        write_connections=settings.write_connections,
     )
     db.start()
     stack.callback(db.writer.stop)

@@ -170,6 +170,11 @@ class Settings(BaseSettings):
         "handled at once; past it a request is answered 503 with Retry-After before it is "
         "parsed, so overload slows clients down instead of filling memory.",
     )
+    write_connections: Annotated[int, Field(ge=1, le=64)] = Field(
+        2,
+        description="On PostgreSQL: writer threads per server process, each with a "
+        "connection of its own, taking group commits from one queue (SQLite has one).",
+    )
     query_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
         30.0, description="Time limit for one analytics query."
     )
