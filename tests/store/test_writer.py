@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from convoscope.errors import ConversationNotFound, WriterBusy, WriterStopped
 from convoscope.store import Writer, make_engine
@@ -280,3 +281,29 @@ async def test_stop_ends_every_connection_s_thread(engine: Engine) -> None:
     with pytest.raises(WriterStopped):
         await writer.run(insert_org("late"))
     assert count_orgs(engine) == 10
+
+
+@pytest.mark.postgres_only
+async def test_a_write_refused_only_at_commit_fails_and_the_writer_goes_on(
+    engine: Engine,
+) -> None:
+    """The summaries' upserts and the COMMIT travel in one pipeline: a failure there
+    (here a deferred check) fails the batch's writes, and the next batch commits."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE deferred_pairs (n int,"
+            " CONSTRAINT one_n UNIQUE (n) DEFERRABLE INITIALLY DEFERRED)"
+        )
+
+    def twice(conn: Connection) -> None:
+        conn.exec_driver_sql("INSERT INTO deferred_pairs VALUES (1), (1)")
+
+    writer = Writer(engine)
+    writer.start()
+    try:
+        with pytest.raises(IntegrityError):
+            await writer.run(twice)
+        assert await writer.run(insert_org("after")) == "after"
+    finally:
+        writer.stop()
+    assert count_orgs(engine) == 1

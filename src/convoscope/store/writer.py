@@ -48,11 +48,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 
 from convoscope.errors import WriterBusy, WriterStopped
 from convoscope.store import summaries
 from convoscope.store.engine import writer_connection
+from convoscope.store.prepared import pipelined
 
 T = TypeVar("T")
 Job = Callable[[Connection], Any]
@@ -260,20 +261,25 @@ class Writer:
         """The fast path: every job in one transaction, no savepoints; None if one fails."""
         results: list[_Outcome] = []
         deltas = summaries.Folded()
+        transaction = conn.begin()
         try:
-            with conn.begin():
-                with summaries.folded_into(conn, deltas):
-                    for pending in batch:
-                        try:
-                            results.append((True, pending.job(conn)))
-                        except Exception as err:
-                            raise _JobFailed from err
-                try:
-                    deltas.apply(conn)
-                except Exception as err:
-                    raise _JobFailed from err
-        except _JobFailed:
+            with summaries.folded_into(conn, deltas):
+                for pending in batch:
+                    results.append((True, pending.job(conn)))
+        except Exception:
+            transaction.rollback()
             return None
+        except BaseException:
+            transaction.rollback()
+            raise
+        try:
+            _apply_and_commit(conn, transaction, deltas)
+        except Exception as err:
+            # The summaries' upsert collided with another writer's transaction: the
+            # fenced run sorts out which job stands. A commit that failed fails again.
+            if _lost_race(err):
+                return None
+            raise
         return results
 
     def _run_fenced(self, conn: Connection, batch: list[_Pending]) -> list[_Outcome]:
@@ -282,7 +288,7 @@ class Writer:
         results: list[_Outcome] = []
         kept = summaries.Folded()
         try:
-            with conn.begin():
+            with conn.begin() as transaction:
                 for pending in batch:
                     deltas = summaries.Folded()
                     savepoint = conn.begin_nested()
@@ -296,7 +302,7 @@ class Writer:
                         savepoint.commit()
                         kept.merge(deltas)
                         results.append((True, value))
-                kept.apply(conn)
+                _apply_and_commit(conn, transaction, kept)
         except Exception as err:
             # The summaries' upsert (or the commit) collided with another process's
             # transaction: nothing of the batch stands, and every job runs again.
@@ -308,6 +314,28 @@ class Writer:
 
 _Outcome = tuple[bool, Any]
 
+
+def _apply_and_commit(
+    conn: Connection, transaction: RootTransaction, deltas: summaries.Folded
+) -> None:
+    """The batch's summary upserts and its COMMIT, sent together: one round trip.
+
+    The upserts lock the day's summary rows, which every writer of every process needs,
+    until the commit. Sent one by one, each answer waited for this thread to get the
+    GIL and a core back (beside the event loop and the other writers) before the next
+    statement went out, and the others' writers waited for those rows meanwhile
+    (``bench/scale.py``). On SQLite nothing changes: it has one writer and no round trips.
+    """
+    try:
+        with pipelined(conn):
+            deltas.apply(conn)
+            transaction.commit()
+    except BaseException:
+        # Also when the COMMIT itself failed: that leaves the transaction to close.
+        transaction.rollback()
+        raise
+
+
 # PostgreSQL's SQLSTATEs for a write that collided with another transaction's: a unique
 # violation on a row committed meanwhile, a serialization failure and a deadlock.
 _RACES = frozenset({"23505", "40001", "40P01"})
@@ -317,10 +345,6 @@ _RACE_RETRIES = 3
 def _lost_race(err: BaseException) -> bool:
     # SQLite has one writer in one process, and its errors carry no SQLSTATE.
     return getattr(getattr(err, "orig", None), "sqlstate", None) in _RACES
-
-
-class _JobFailed(Exception):
-    pass
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
