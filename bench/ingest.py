@@ -4,6 +4,9 @@
     .venv/bin/python bench/ingest.py --database both        # SQLite and PostgreSQL
     .venv/bin/python bench/ingest.py --duration 10 --rounds 3 --concurrency 16
     .venv/bin/python bench/ingest.py --overload             # then 4x overload (bench/overload.py)
+    .venv/bin/python bench/ingest.py --database postgresql --workers 1,2
+                                                            # 1 against 2 server processes
+                                                            # (bench/scale.py --part workers)
     .venv/bin/python bench/ingest.py --workload PATH/n2000.jsonl --database both
                                                             # a recorded chat workload
 
@@ -614,6 +617,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--workers",
+        type=lambda value: [int(part) for part in value.split(",")],
+        default=None,
+        help="instead: POST /conversations against 1,2,… server processes on one "
+        "PostgreSQL, compared in the same run (bench/scale.py --part workers)",
+    )
+    parser.add_argument(
         "--annotation-worker",
         action="store_true",
         help="keep convoscope's background annotation running during the measurement",
@@ -637,6 +647,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--scenarios: choose among {', '.join(SCENARIOS)}; got {unknown or 'none'}")
     args.scenarios = tuple(s for s in SCENARIOS if s in chosen)
     args.databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    if args.workers is not None and args.databases != ("postgresql",):
+        parser.error("--workers runs several server processes: it needs --database postgresql")
     if args.redaction and "sqlite" not in args.databases:
         parser.error("--redaction compares against convoscope on SQLite: keep sqlite in --database")
     return args
@@ -644,6 +656,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.workers is not None:  # one against several server processes (bench/scale.py)
+        from bench import scale
+
+        return scale.main(
+            [
+                "--part=workers",
+                f"--workers={','.join(str(n) for n in args.workers)}",
+                f"--duration={args.duration}",
+                f"--warmup={args.warmup}",
+                f"--rounds={args.rounds}",
+                f"--concurrency={args.concurrency}",
+            ]
+        )
     if args.workload is not None:  # the recorded workload's replays (bench/workload.py)
         replayed = workload.run(args)
         print(orjson.dumps(replayed, option=orjson.OPT_INDENT_2).decode())

@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -185,6 +185,111 @@ def _serve(url: str, workdir: Path, *args: str, **settings: str) -> Iterator[Ser
             server.wait()
 
 
+def _cpu_of_every_process() -> dict[tuple[int, float], tuple[int, float]]:
+    """(pid, start time) -> (parent pid, user and system CPU seconds) of every process."""
+    found = {}
+    for process in psutil.process_iter(["ppid", "create_time", "cpu_times"]):
+        info = process.info
+        if info["cpu_times"] is None:
+            continue
+        times = info["cpu_times"]
+        found[(process.pid, info["create_time"])] = (info["ppid"], times.user + times.system)
+    return found
+
+
+def _cpu_of_the_rest(
+    before: dict[tuple[int, float], tuple[int, float]],
+    after: dict[tuple[int, float], tuple[int, float]],
+    ours: set[int],
+) -> dict[str, float]:
+    """CPU seconds between two ``_cpu_of_every_process`` of the processes not in
+    ``ours``: the kernel's threads, and everything else on the machine."""
+    rest = {"kernel threads": 0.0, "other processes": 0.0}
+    for key, (ppid, cpu) in after.items():
+        pid = key[0]
+        if pid in ours:
+            continue
+        spent = cpu - before.get(key, (ppid, 0.0))[1]
+        rest["kernel threads" if ppid == 2 or pid == 2 else "other processes"] += spent
+    return rest
+
+
+def _tree_pids(pid: int) -> set[int]:
+    try:
+        root = psutil.Process(pid)
+        return {pid, *(child.pid for child in root.children(recursive=True))}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def _postgres_cpu_by_kind(postmaster_pid: int, sampler_pid: int | None) -> dict[str, float]:
+    """CPU seconds of the cluster's processes by kind: the servers' backends, this
+    benchmark's sampler, each background process by its title (``autovacuum worker``,
+    ``walwriter``…), and ``exited`` for the children PostgreSQL has reaped."""
+    cpu: defaultdict[str, float] = defaultdict(float)
+    try:
+        root = psutil.Process(postmaster_pid)
+        times = root.cpu_times()
+        cpu["postmaster"] += times.user + times.system
+        cpu["exited"] += times.children_user + times.children_system
+        children = root.children()
+    except psutil.NoSuchProcess:
+        return cpu
+    for child in children:
+        try:
+            times = child.cpu_times()
+            title = " ".join(child.cmdline()).removeprefix("postgres: ")
+        except psutil.NoSuchProcess:
+            continue
+        if child.pid == sampler_pid:
+            kind = "sampler"
+        elif "(" in title:  # user database host(port) state: a client's backend
+            kind = "backends"
+        else:
+            kind = title.split("   ")[0].strip()
+        cpu[kind] += times.user + times.system
+    return cpu
+
+
+def _reset_statements(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+            conn.execute(text("SELECT pg_stat_statements_reset()"))
+    finally:
+        engine.dispose()
+
+
+def _costliest_statements(url: str, conversations: int) -> list[dict[str, Any]]:
+    """The statements that took the most of PostgreSQL's time in the database since the
+    reset, in microseconds per conversation acknowledged (lock waits included)."""
+    engine = make_engine(url, pool_size=1)
+    per = max(conversations, 1)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60), calls,"
+                    " total_exec_time, rows FROM pg_stat_statements"
+                    " WHERE dbid = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                    " ORDER BY total_exec_time DESC LIMIT 12"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return [
+        {
+            "statement": query,
+            "calls_per_conversation": round(calls / per, 3),
+            "us_per_conversation": round(total_ms * 1000 / per, 1),
+            "us_per_call": round(total_ms * 1000 / max(calls, 1), 1),
+        }
+        for query, calls, total_ms, _ in rows
+    ]
+
+
 def _stored_conversations(url: str) -> int:
     engine = make_engine(url, pool_size=1)
     try:
@@ -215,6 +320,9 @@ class WaitSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.samples = 0
+        # Its own backend, whose CPU the cluster's figure would otherwise include.
+        self.backend_pid: int | None = None
+        self.started = threading.Event()
         self.states: Counter[str] = Counter()
         self.locks: Counter[str] = Counter()
         # The statements that waited for a lock, by their start.
@@ -222,6 +330,7 @@ class WaitSampler:
 
     def __enter__(self) -> WaitSampler:
         self._thread.start()
+        self.started.wait(30)
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -250,6 +359,8 @@ class WaitSampler:
         )
         with self._engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self.backend_pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            self.started.set()
             while not self._stop.wait(self._interval):
                 if not self.clients_per_process and self.samples == 10:
                     self.clients_per_process = _clients_per_process(self._served)
@@ -331,12 +442,18 @@ def _shapes(counts: Sequence[int]) -> list[Shape]:
 
 
 @contextmanager
-def _serve_shape(url: str, workdir: Path, shape: Shape) -> Iterator[list[Served]]:
+def _serve_shape(
+    url: str, workdir: Path, shape: Shape, settings: dict[str, str]
+) -> Iterator[list[Served]]:
     with ExitStack() as stack:
         if shape.shared:
-            yield [stack.enter_context(_serve(url, workdir, "--workers", str(shape.processes)))]
+            args = ("--workers", str(shape.processes))
+            yield [stack.enter_context(_serve(url, workdir, *args, **settings))]
         else:
-            yield [stack.enter_context(_serve(url, workdir)) for _ in range(shape.processes)]
+            yield [
+                stack.enter_context(_serve(url, workdir, **settings))
+                for _ in range(shape.processes)
+            ]
 
 
 def _wait_for_processes(served: Sequence[Served], processes: int, database_port: int) -> None:
@@ -361,6 +478,10 @@ def measure_workers(
     cluster: PostgresCluster, workdir: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
     shapes = _shapes(args.workers)
+    # The same for every shape: each process gets as many writers as one process does.
+    settings = (
+        {} if args.write_connections is None else {"WRITE_CONNECTIONS": str(args.write_connections)}
+    )
     runs: dict[Shape, list[float]] = {shape: [] for shape in shapes}
     # Where the cores went during each timed run, in CPU seconds per second of wall time:
     # on one machine the server processes share two cores with PostgreSQL and the client.
@@ -372,13 +493,17 @@ def measure_workers(
             kind = "workers" if shape.shared else "ports"
             url = create_database(cluster.url, f"{kind}_{shape.processes}_{round_no}")
             key = _api_key(url)
-            with _serve_shape(url, workdir, shape) as served:
+            with _serve_shape(url, workdir, shape, settings) as served:
                 _wait_for_processes(served, shape.processes, cluster.port)
                 ports = [s.port for s in served]
                 # Serialised before the clock starts: the client only writes bytes.
                 warm = _bodies(f"warm{round_no}", 2_000, key, ports[0])
                 run_load(ports, warm, concurrency=args.concurrency, duration_s=args.warmup)
                 requests = _bodies(f"{shape.name}r{round_no}", args.bodies, key, ports[0])
+                if args.statements:
+                    _reset_statements(url)
+                machine_before = _machine_busy_seconds()
+                everyone_before = _cpu_of_every_process()
                 before = (
                     sum(_tree_cpu_seconds(s.pid) for s in served),
                     _tree_cpu_seconds(cluster.postmaster_pid),
@@ -386,10 +511,24 @@ def measure_workers(
                     time.perf_counter(),
                 )
                 with WaitSampler(url, served) as sampler:
+                    kinds_before = _postgres_cpu_by_kind(
+                        cluster.postmaster_pid, sampler.backend_pid
+                    )
+                    started = time.perf_counter()
                     result = run_load(
                         ports, requests, concurrency=args.concurrency, duration_s=args.duration
                     )
+                    kinds_after = _postgres_cpu_by_kind(cluster.postmaster_pid, sampler.backend_pid)
+                    timed = time.perf_counter() - started
+                kinds = {
+                    kind: seconds - kinds_before.get(kind, 0.0)
+                    for kind, seconds in kinds_after.items()
+                }
                 wall = time.perf_counter() - before[3]
+                ours = {os.getpid(), *_tree_pids(cluster.postmaster_pid)}
+                for server in served:
+                    ours |= _tree_pids(server.pid)
+                rest = _cpu_of_the_rest(everyone_before, _cpu_of_every_process(), ours)
                 client_cpu = time.process_time() - before[2] - sampler.cpu_seconds
                 cpu[shape].append(
                     {
@@ -398,9 +537,26 @@ def measure_workers(
                         "postgresql": (_tree_cpu_seconds(cluster.postmaster_pid) - before[1])
                         / wall,
                         "client": client_cpu / wall,
+                        "machine": (_machine_busy_seconds() - machine_before) / wall,
+                        **{part: seconds / wall for part, seconds in rest.items()},
+                        # Every process's CPU, not only these three's, per conversation.
+                        "machine_ms_per_conversation": (
+                            (_machine_busy_seconds() - machine_before) * 1000 / max(result.ok, 1)
+                        ),
                     }
                 )
-                waits[shape].append(sampler.report())
+                waits[shape].append(
+                    {
+                        **sampler.report(),
+                        "postgresql_cores_by_kind": {
+                            kind: round(seconds / timed, 3)
+                            for kind, seconds in sorted(kinds.items(), key=lambda kv: -kv[1])
+                            if seconds / timed >= 0.005
+                        },
+                    }
+                )
+                if args.statements:
+                    waits[shape][-1]["statements"] = _costliest_statements(url, result.ok)
                 acknowledged = result.ok
             stored = _stored_conversations(url)
             if result.failed or stored < acknowledged:
@@ -422,12 +578,41 @@ def measure_workers(
             "ratio_to_one_process": round(rate / one, 2) if one else None,
             "cores_busy": {
                 part: round(statistics.median(run[part] for run in cpu[shape]), 2)
-                for part in ("servers", "postgresql", "client")
+                for part in (
+                    "servers",
+                    "postgresql",
+                    "client",
+                    "kernel threads",
+                    "other processes",
+                    "machine",
+                )
             },
+            "machine_ms_per_conversation": round(
+                statistics.median(run["machine_ms_per_conversation"] for run in cpu[shape]), 2
+            ),
+            # The rate if the machine's every core went to this at that CPU per
+            # conversation, and its ratio to one process's measured rate.
+            "cpu_bound_conversations_per_s": round(_cpu_bound(cpu[shape])),
+            "cpu_bound_ratio_to_one_process": (
+                round(_cpu_bound(cpu[shape]) / one, 2) if one else None
+            ),
             "waits": waits[shape],
         }
         for shape, rate in medians.items()
     }
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the machine's cores have spent running anything since boot (user,
+    nice, system and interrupts; not idle, I/O wait or time stolen by a hypervisor)."""
+    times = psutil.cpu_times()
+    busy = ("user", "nice", "system", "irq", "softirq")
+    return float(sum(getattr(times, name, 0.0) for name in busy))
+
+
+def _cpu_bound(runs: Sequence[dict[str, float]]) -> float:
+    cost = statistics.median(run["machine_ms_per_conversation"] for run in runs)
+    return (os.cpu_count() or 1) * 1000 / cost if cost else 0.0
 
 
 def _wait_for_replay(primary_url: str, standby: PostgresStandby) -> None:
@@ -545,6 +730,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--bodies", type=int, default=40_000, help="bodies made per run")
     parser.add_argument("--rows", type=int, default=100_000, help="conversations for replica")
+    parser.add_argument(
+        "--write-connections",
+        type=int,
+        default=None,
+        help="CONVOSCOPE_WRITE_CONNECTIONS of every server process (default: the server's)",
+    )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="load pg_stat_statements and report each run's costliest statements "
+        "(it costs PostgreSQL CPU itself: compare such runs only with each other)",
+    )
     return parser.parse_args(argv)
 
 
@@ -553,7 +750,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {"cores": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="convoscope-scale-") as tmp:
         workdir = Path(tmp)
-        with PostgresCluster() as cluster:
+        settings = (
+            {"shared_preload_libraries": "'pg_stat_statements'", "pg_stat_statements.max": "500"}
+            if args.statements
+            else {}
+        )
+        with PostgresCluster(settings=settings) as cluster:
             if args.part in ("workers", "both"):
                 report["workers"] = measure_workers(cluster, workdir, args)
             if args.part in ("replica", "both"):
