@@ -185,32 +185,43 @@ def _serve(url: str, workdir: Path, *args: str, **settings: str) -> Iterator[Ser
             server.wait()
 
 
-def _cpu_of_every_process() -> dict[tuple[int, float], tuple[int, float]]:
-    """(pid, start time) -> (parent pid, user and system CPU seconds) of every process."""
+_Processes = dict[tuple[int, float], tuple[int, str, float]]
+
+
+def _cpu_of_every_process() -> _Processes:
+    """(pid, start time) -> (parent pid, name, user and system CPU seconds) of every
+    process."""
     found = {}
-    for process in psutil.process_iter(["ppid", "create_time", "cpu_times"]):
+    for process in psutil.process_iter(["ppid", "name", "create_time", "cpu_times"]):
         info = process.info
         if info["cpu_times"] is None:
             continue
         times = info["cpu_times"]
-        found[(process.pid, info["create_time"])] = (info["ppid"], times.user + times.system)
+        found[(process.pid, info["create_time"])] = (
+            info["ppid"],
+            info["name"],
+            times.user + times.system,
+        )
     return found
 
 
-def _cpu_of_the_rest(
-    before: dict[tuple[int, float], tuple[int, float]],
-    after: dict[tuple[int, float], tuple[int, float]],
-    ours: set[int],
-) -> dict[str, float]:
+def _cpu_of_the_rest(before: _Processes, after: _Processes, ours: set[int]) -> dict[str, Any]:
     """CPU seconds between two ``_cpu_of_every_process`` of the processes not in
-    ``ours``: the kernel's threads, and everything else on the machine."""
-    rest = {"kernel threads": 0.0, "other processes": 0.0}
-    for key, (ppid, cpu) in after.items():
+    ``ours``: the kernel's threads, and everything else on the machine (by name, the
+    busiest three)."""
+    rest: dict[str, Any] = {"kernel threads": 0.0, "other processes": 0.0}
+    names: defaultdict[str, float] = defaultdict(float)
+    for key, (ppid, name, cpu) in after.items():
         pid = key[0]
         if pid in ours:
             continue
-        spent = cpu - before.get(key, (ppid, 0.0))[1]
-        rest["kernel threads" if ppid == 2 or pid == 2 else "other processes"] += spent
+        spent = cpu - before.get(key, (ppid, name, 0.0))[2]
+        if ppid == 2 or pid == 2:
+            rest["kernel threads"] += spent
+        else:
+            rest["other processes"] += spent
+            names[name] += spent
+    rest["busiest others"] = dict(sorted(names.items(), key=lambda kv: -kv[1])[:3])
     return rest
 
 
@@ -538,7 +549,8 @@ def measure_workers(
                         / wall,
                         "client": client_cpu / wall,
                         "machine": (_machine_busy_seconds() - machine_before) / wall,
-                        **{part: seconds / wall for part, seconds in rest.items()},
+                        "kernel threads": rest["kernel threads"] / wall,
+                        "other processes": rest["other processes"] / wall,
                         # Every process's CPU, not only these three's, per conversation.
                         "machine_ms_per_conversation": (
                             (_machine_busy_seconds() - machine_before) * 1000 / max(result.ok, 1)
@@ -548,6 +560,10 @@ def measure_workers(
                 waits[shape].append(
                     {
                         **sampler.report(),
+                        "busiest_other_processes_cores": {
+                            name: round(seconds / wall, 2)
+                            for name, seconds in rest["busiest others"].items()
+                        },
                         "postgresql_cores_by_kind": {
                             kind: round(seconds / timed, 3)
                             for kind, seconds in sorted(kinds.items(), key=lambda kv: -kv[1])
