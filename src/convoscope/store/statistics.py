@@ -22,7 +22,13 @@ refreshed at start.
   or 10,000 rows) took no time but misled the planner as much as none: top user-property
   values 2.5–2.8 s, against 0.79 s after a full one.
 - PostgreSQL: ANALYZE (which samples well) on a connection of its own, so writes go on
-  meanwhile; autovacuum keeps the statistics fresh afterwards.
+  meanwhile; autovacuum keeps the statistics fresh afterwards. The writes counted are
+  the rows every server process on the database wrote to ``TABLES``
+  (``pg_stat_user_tables``): the upkeep runs in one process at a time, and counting its
+  own process's writes only, it refreshed late or never while the others took the
+  load. Meanwhile the writers' cached plans, made on an empty table, probed a new
+  message's id by reading every message of its project (``bench/scale.py``: 0.2 ms a
+  conversation with one process, 0.5 to 2.2 ms with two).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from convoscope.lifecycle import Service
 from convoscope.store.database import Database
@@ -61,6 +67,22 @@ def analyze_in_writer(conn: Connection, table: str) -> None:
     answered 500 (schemathesis found it, a feedback on an unknown message in the batch).
     """
     conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+def rows_written(conn: Connection) -> int:
+    """Rows inserted, updated and deleted in ``TABLES`` on PostgreSQL by every process,
+    since its statistics were last reset (as reported: each backend flushes its counts
+    at most about once a second)."""
+    return int(
+        conn.execute(
+            text(
+                "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)"
+                " FROM pg_stat_user_tables"
+                " WHERE schemaname = current_schema() AND relname IN :tables"
+            ).bindparams(bindparam("tables", expanding=True)),
+            {"tables": list(TABLES)},
+        ).scalar_one()
+    )
 
 
 def lacks_statistics(conn: Connection) -> bool:
@@ -97,6 +119,7 @@ class StatisticsUpkeep(Service):
         self._db = db
         self._first_after = first_after
         self._due_at = first_after
+        self._seen = 0
         self._checked = False
         self.refreshes = 0
 
@@ -114,7 +137,13 @@ class StatisticsUpkeep(Service):
                 await self.refresh()
             self._checked = True
             return
-        written = self._db.writer.jobs
+        if self._db.dialect == Dialect.SQLITE:  # one process writes: its writer's count
+            written = self._db.writer.jobs
+        else:
+            written = await self._db.read(rows_written)
+        if written < self._seen:  # the counts were reset (pg_stat_reset, a crash)
+            self._due_at = written + self._first_after
+        self._seen = written
         if written < self._due_at:
             return
         self._due_at = max(2 * written, written + self._first_after)
