@@ -10,9 +10,14 @@ On SQLite a batch commits without waiting for the disk (``synchronous=NORMAL`` o
 import's own connection): a commit stays atomic and survives the command being killed,
 and only a power cut could take back the last batches, which running the import again
 restores. The write-ahead log is flushed to disk once, at the end, so a finished import
-is as durable as a server's writes. Each batch's commit used to wait for the disk (and
-so did the checkpoint it set off); without those waits an import of 20,000
-conversations also wrote 267 MB instead of 317.
+is as durable as a server's writes. Each batch's commit used to wait for the disk;
+without those waits an import of 20,000 conversations also wrote 267 MB instead of 317.
+Nor does each batch set off a checkpoint: a batch writes more than SQLite's threshold of
+1,000 pages, and every checkpoint still syncs the log and the file under NORMAL (and
+copies again the index pages the next batch rewrites). The import's connection
+checkpoints every ``_CHECKPOINT_PAGES`` instead, and once at the end, so a server
+sharing the file does not inherit a long log to copy on its next commit (a commit took
+an eighth of the import's time, 100,000 conversations, bench/import.py).
 
 One bad line must fail alone. As in the server's writer, the batch first runs without
 savepoints; when something in it fails, it is rolled back and run again with a savepoint
@@ -48,6 +53,11 @@ from convoscope.transfer.compare import (
 from convoscope.transfer.parse import BadLine, Item, derive_message_ids, parse_line
 
 BATCH_CONVERSATIONS = 2000
+# The import's log grows up to this many pages (400 MB) between checkpoints; a batch of
+# conversations of four messages writes about 2,500.
+_CHECKPOINT_PAGES = 100_000
+# What the server's connections keep: SQLite's default (store/engine.py sets none).
+_SERVER_CHECKPOINT_PAGES = 1000
 # Bounds a batch's memory whatever the conversations' length.
 BATCH_MESSAGES = 20_000
 
@@ -94,9 +104,10 @@ def import_lines(
 
 @contextmanager
 def _synced_at_end(engine: Engine) -> Iterator[None]:
-    """SQLite's batches commit without an fsync each; the log is synced once at the end.
+    """SQLite's batches commit without an fsync each and checkpoint seldom; the log is
+    checkpointed and synced once at the end.
 
-    Per connection: a server writing to the same file keeps its own setting.
+    Per connection: a server writing to the same file keeps its own settings.
     """
     if engine.dialect.name != "sqlite" or not engine.url.database:
         yield
@@ -105,6 +116,7 @@ def _synced_at_end(engine: Engine) -> Iterator[None]:
     # At each checkout, outside a transaction: SQLite refuses the change inside one.
     def defer(dbapi_connection: Any, _record: object, _proxy: object) -> None:
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
 
     event.listen(engine, "checkout", defer)
     try:
@@ -112,9 +124,11 @@ def _synced_at_end(engine: Engine) -> Iterator[None]:
     finally:
         event.remove(engine, "checkout", defer)
         with engine.connect() as conn:  # on the driver: SQLAlchemy would BEGIN first
-            conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-                "PRAGMA synchronous=FULL"
-            )
+            driver: Any = conn.connection.driver_connection
+            driver.execute("PRAGMA synchronous=FULL")
+            driver.execute(f"PRAGMA wal_autocheckpoint={_SERVER_CHECKPOINT_PAGES}")
+            # PASSIVE: it copies what no reader still needs and never waits for one.
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         # What the batches' commits wrote is in the log (or already checkpointed into
         # the file, which a checkpoint syncs); one fsync of it makes all of it durable.
         log = f"{engine.url.database}-wal"
