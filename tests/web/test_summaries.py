@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -276,6 +277,24 @@ def test_an_import_counts_its_conversations_and_restored_annotations(
             ],
         )  # fmt: skip
     assert_consistent(engine, p)
+
+
+def test_an_import_counts_its_users_as_the_database_spells_them(
+    engine: Engine, project: ProjectKeys
+) -> None:
+    # The import counts users from the rows it wrote: each of these keys is what the
+    # database would compute from the stored JSON, or is read back where Python is unsure.
+    ids: list[Any] = [
+        "plain", 'quo"te', "back\\slash", "tab\there", "é-accent", "雪", "\u2028", " ",
+        "x" * 300, 12, -3.5, 1e20, True, False, [1, "a"], {"k": "v"}, "",
+    ]  # fmt: skip
+    batch = []
+    for n, user in enumerate(ids):
+        data = conversation(n)
+        batch.append(replace(data, user_properties={"id": user, "plan": "pro"}))
+    with engine.begin() as conn:
+        transfer.insert_conversations(conn, project.scope, batch)
+    assert_consistent(engine, project.scope.project_id)
 
 
 async def _in_one_batch(engine: Engine, jobs: list[Callable[[Connection], Any]]) -> list[Any]:

@@ -130,10 +130,7 @@ def insert_conversations(
             if isinstance(results[index], Conversation):  # not refused for another id yet
                 results[index] = _taken(message_id, taken_by)
     stored = [r for r in results if isinstance(r, Conversation)]
-    if not stored:
-        return results
-    # The dashboard's counts of them (store/summaries.py).
-    with summaries.kept_current(conn, scope.project_id, [c.id for c in stored], new=True):
+    if stored:
         _insert(conn, scope, stored, with_log, digests, now)
     return results
 
@@ -146,11 +143,8 @@ def _insert(
     digests: dict[str | None, list[str | None]],
     now: datetime,
 ) -> None:
-    _insert_present(
-        conn,
-        _INSERT_CONVERSATIONS,
-        [conversation_row(c, logged_at=now, digests=digests[c.id]) for c in stored],
-    )
+    conversation_rows = [conversation_row(c, logged_at=now, digests=digests[c.id]) for c in stored]
+    _insert_present(conn, _INSERT_CONVERSATIONS, conversation_rows)
     _insert_present(
         conn,
         _INSERT_MESSAGES,
@@ -160,11 +154,12 @@ def _insert(
             for position, (m, follows) in enumerate(zip(c.messages, with_log[c.id], strict=True))
         ],
     )
-    _insert_present(
-        conn, _INSERT_THREADS, [row for c in stored for row in thread_rows(scope, c, now=now)]
-    )
+    threads = [row for c in stored for row in thread_rows(scope, c, now=now)]
+    _insert_present(conn, _INSERT_THREADS, threads)
     if _UNATTACHED_EVENT.first(conn, {"project_id": scope.project_id}) is not None:
         _adopt_events(conn, scope, stored)
+    # The dashboard's counts of them (store/summaries.py), from the rows just written.
+    summaries.add_inserted(conn, scope.project_id, conversation_rows, threads)
 
 
 def _insert_present(conn: Connection, statement: Prepared, rows: list[dict[str, Any]]) -> None:
