@@ -78,6 +78,8 @@ class Prepared:
     def __init__(self, statement: ClauseElement) -> None:
         self._statement = statement
         self._compiled: dict[tuple[str, tuple[str, ...] | None], _Compiled] = {}
+        # PostgreSQL's COPY of an insert, per set of columns (``insert_many``).
+        self._copies: dict[tuple[str, ...], tuple[str, Callable[[Mapping[str, Any]], Any]]] = {}
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run once; return the number of rows changed (unknown, -1, inside ``pipelined``)."""
@@ -102,6 +104,46 @@ class Prepared:
         compiled = self._compile(conn.dialect, rows[0], columns)
         with _cursor(conn, compiled.sql) as cursor:
             cursor.executemany(compiled.sql, [compiled.params(row) for row in rows])
+
+    def insert_many(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, columns: tuple[str, ...]
+    ) -> None:
+        """``executemany`` of a plain INSERT's rows; on PostgreSQL one ``COPY`` instead.
+
+        COPY hands PostgreSQL the rows as one stream, where executemany runs the
+        statement once per row; it is as atomic, inside the caller's transaction, and a
+        clash on a key fails it as it would fail the insert (an IntegrityError).
+        """
+        if not rows:
+            return
+        if conn.dialect.name != "postgresql":
+            self.executemany(conn, rows, columns=columns)
+            return
+        sql, convert = self._copy(conn.dialect, rows[0], columns)
+        with _cursor(conn, sql) as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(convert(row))
+
+    def _copy(
+        self, dialect: Dialect, row: Mapping[str, Any], columns: tuple[str, ...]
+    ) -> tuple[str, Callable[[Mapping[str, Any]], Any]]:
+        """The COPY statement for ``columns`` and the conversion of a row for it."""
+        found = self._copies.get(columns)
+        if found is None:
+            compiled = self._compile(dialect, row, columns)
+            table = getattr(self._statement, "table", None)
+            # Only a plain INSERT: its parameters are its columns, and nothing is fixed.
+            if table is None or compiled.fixed or set(compiled.names) != set(columns):
+                raise TypeError(f"not a plain INSERT of {columns}: {self._statement}")
+            quote = dialect.identifier_preparer
+            sql = (
+                f"COPY {quote.format_table(table)} "
+                f"({', '.join(quote.quote(name) for name in compiled.names)}) FROM STDIN"
+            )
+            conversions = dict(compiled.conversions)
+            found = sql, _converter(compiled.names, conversions, positional=True)
+            self._copies[columns] = found
+        return found
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row the statement returns (SELECT, or RETURNING), converted."""

@@ -175,7 +175,7 @@ def _insert_present(conn: Connection, statement: Prepared, rows: list[dict[str, 
         present = tuple([key for key, value in row.items() if value is not None])
         alike.setdefault(present, []).append(row)
     for columns, group in alike.items():
-        statement.executemany(conn, group, columns=columns)
+        statement.insert_many(conn, group, columns=columns)
 
 
 def restore_threads(conn: Connection, scope: Scope, states: Iterable[ThreadState]) -> None:
