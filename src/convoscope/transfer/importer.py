@@ -17,7 +17,7 @@ Nor does each batch set off a checkpoint: a batch writes more than SQLite's thre
 copies again the index pages the next batch rewrites). The import's connection
 checkpoints every ``_CHECKPOINT_PAGES`` instead, and once at the end, so a server
 sharing the file does not inherit a long log to copy on its next commit (a commit took
-an eighth of the import's time, 100,000 conversations, bench/import.py).
+a seventh of the import's time, 100,000 conversations, bench/import.py).
 
 One bad line must fail alone. As in the server's writer, the batch first runs without
 savepoints; when something in it fails, it is rolled back and run again with a savepoint
