@@ -10,6 +10,7 @@ Integers outside 64 bits are refused where JSON documents are declared
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import Request
 
@@ -17,9 +18,17 @@ from convoscope.errors import InvalidInput
 from convoscope.sql import first_unstorable
 
 # How JSON spells each of them; a body with none of these bytes holds none of them (a raw
-# 0x00 or a raw surrogate is not valid JSON). Checked with `in`: a regular expression
-# over a 2 KB body took 300 µs, `in` a few.
-_SUSPECT = (b"\\u0000", b"\\ud", b"\\uD", b"NaN", b"Infinity")
+# 0x00 or a raw surrogate is not valid JSON): ``\u0000``, ``\ud…``/``\uD…``, ``NaN`` and
+# ``Infinity``. Each search starts with a byte the pattern needs, found with memchr, and
+# is then a pattern that begins with a literal, which the regular expression engine scans
+# for three times faster than `in` (5 µs against 12–17 µs each over the 18 KB body of a
+# 30-turn chat, whose history is searched again at every turn); one alternation of all
+# five took 43 µs.
+_SUSPECT = (
+    (b"\\", re.compile(rb"\\u(?:0000|[dD])")),
+    (b"N", re.compile(rb"NaN")),
+    (b"I", re.compile(rb"Infinity")),
+)
 
 
 async def refuse_unstorable_input(request: Request) -> None:
@@ -33,7 +42,7 @@ async def refuse_unstorable_input(request: Request) -> None:
             )
     if request.method in {"POST", "PUT", "PATCH"}:
         body = await request.body()  # FastAPI has read it already: this is its copy
-        if any(suspect in body for suspect in _SUSPECT):
+        if any(byte in body and pattern.search(body) for byte, pattern in _SUSPECT):
             try:
                 # The parser FastAPI uses: it accepts what is refused here.
                 document = json.loads(body)

@@ -172,10 +172,12 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
             conn, {"project_id": scope.project_id, "conversation_id": conversation_id}
         )
     resolved, with_log = _resolve_messages(data, conversation_id, stored_messages, now)
-    digests = [message_digest(m) for m in data.messages]
-    unchanged = 0
-    if existing is not None:
-        unchanged = _unchanged_prefix(existing[_DIGESTS] or [], digests, stored_messages, resolved)
+    digests, unchanged = _compare_sent(
+        existing[_DIGESTS] if existing is not None else None,
+        data.messages,
+        stored_messages,
+        resolved,
+    )
     change = _Change(
         conversation=_conversation_record(scope, conversation_id, data, existing, resolved, now),
         existing=existing,
@@ -187,11 +189,7 @@ def upsert_conversation(conn: Connection, scope: Scope, data: ConversationIn) ->
         # Generated ids are new, kept ids are this conversation's, and so are the ids of
         # the unchanged messages: only the other ids the client chose can clash with
         # another conversation or have events waiting for them.
-        client_ids=[
-            m.id
-            for position, m in enumerate(data.messages)
-            if m.id is not None and position >= unchanged
-        ],
+        client_ids=[m.id for m in data.messages[unchanged:] if m.id is not None],
     )
     if change.client_ids:
         _refuse_foreign_message_ids(conn, scope, conversation_id, change.client_ids)
@@ -212,13 +210,16 @@ class _Change:
     unchanged: int
     # Whether each message follows the conversation's log time (sent without updatedAt).
     with_log: list[bool]
-    digests: list[str | None]
+    # The messages' digests to store (``message_digests``).
+    digests: dict[str, Any]
     logged_at: datetime
     client_ids: list[str]
 
     @property
     def dropped(self) -> list[str]:
         """The stored messages the new history no longer has."""
+        if self.unchanged == len(self.stored_ids):  # it starts with every one of them
+            return []
         kept = {m.id for m in self.conversation.messages}
         return [m for m in self.stored_ids if m not in kept]
 
@@ -250,13 +251,17 @@ def _resolve_messages(
     """The messages as they are to be stored, with an id and times each, and whether each
     follows the conversation's log time; an id sent twice is refused."""
     kept_created = dict(stored_messages)
+    stored_count = len(stored_messages)
     resolved: list[Message] = []
     with_log: list[bool] = []
     seen: set[str] = set()
+    # Run for every message of the history at every turn: no call per message but the
+    # record's, built from positional arguments (a third of the time of keywords; their
+    # order is Message's fields').
     for position, message in enumerate(data.messages):
         message_id = message.id
         if message_id is None:
-            taken = position < len(stored_messages) and stored_messages[position][0]
+            taken = position < stored_count and stored_messages[position][0]
             message_id = taken if taken and taken not in seen else new_id("msg")
         if message_id in seen:
             raise InvalidInput(
@@ -264,22 +269,23 @@ def _resolve_messages(
                 field=f"messages[{position}].id",
             )
         seen.add(message_id)
-        with_log.append(message.updated_at is None)
+        updated = message.updated_at
+        with_log.append(updated is None)
         resolved.append(
             Message(
-                id=message_id,
-                conversation_id=conversation_id,
-                role=message.role,
-                content=message.content,
-                name=message.name,
-                tool_calls=message.tool_calls,
-                links=message.links,
-                properties=message.properties,
-                user_properties=message.user_properties,
-                external_id=message.external_id,
-                external_url=message.external_url,
-                created_at=message.created_at or kept_created.get(message_id) or now,
-                updated_at=message.updated_at or now,
+                message_id,
+                conversation_id,
+                message.role,
+                message.content,
+                message.created_at or kept_created.get(message_id) or now,
+                updated or now,
+                message.name,
+                message.tool_calls,
+                message.links,
+                message.properties,
+                message.user_properties,
+                message.external_id,
+                message.external_url,
             )
         )
     return resolved, with_log
@@ -337,12 +343,15 @@ def _write(conn: Connection, scope: Scope, change: _Change) -> None:
     since = next(
         (i for i in range(unchanged - 1, -1, -1) if stored[i].role in USER_ROLES), unchanged
     )
-    if since < len(change.stored_ids):
+    questions_before = sum(1 for m in stored[:since] if m.role in USER_ROLES)
+    if since < len(change.stored_ids) and _threads_change_stored(
+        change, questions_before + (1 if since < unchanged else 0)
+    ):
         tail = _stored_from(conn, scope, conversation_id, since)
     shared_changed = existing is not None and _shared_changed(existing, conversation)
     # The threads before the last question before the first change stay as they are,
     # unless the conversation's fields they copy changed.
-    threads_from = 0 if shared_changed else sum(1 for m in stored[:since] if m.role in USER_ROLES)
+    threads_from = 0 if shared_changed else questions_before
     # The dashboard's counts change with the conversation (store/summaries.py); its
     # feedback only when a dropped message takes some with it (a new one has none).
     counted = summaries.EVERYTHING if dropped else (summaries.CONVERSATIONS, summaries.THREADS)
@@ -386,7 +395,27 @@ def _write(conn: Connection, scope: Scope, change: _Change) -> None:
                 stored_threads=existing[_THREADS],
                 stored_tail=tail,
                 shared_changed=shared_changed,
+                since=since,
+                threads_before=questions_before,
             )
+
+
+def _threads_change_stored(change: _Change, questions: int) -> bool:
+    """Whether the threads derived again include stored messages, whose stored form
+    ``update_threads`` compares with the new one; ``questions`` is how many user messages
+    the unchanged messages hold.
+
+    Not when the history sent starts with every stored message and goes on, if at all,
+    with a question: each stored thread then ends where it did and stays as it is, and
+    only new ones are derived. That is a chat app's every turn, and the stored tail is
+    then not read."""
+    messages, unchanged = change.conversation.messages, change.unchanged
+    return not (
+        unchanged == len(change.stored_ids)
+        and (unchanged == len(messages) or messages[unchanged].role in USER_ROLES)
+        and change.existing is not None
+        and change.existing[_THREADS] == questions
+    )
 
 
 def _replace_stored(
@@ -437,6 +466,27 @@ _THREADS, _DIGESTS, _KEPT = 4, 5, 6
 assert KEPT_WHEN_OMITTED[:2] == ("properties", "user_properties")
 
 
+def _encoded(message: MessageIn) -> bytes:
+    """Everything the client sent about a message (after redaction), as bytes; raises
+    where orjson cannot serialise a value (an integer past 64 bits)."""
+    return orjson.dumps(
+        (
+            message.id,
+            message.role,
+            message.content,
+            message.name,
+            message.tool_calls,
+            message.links,
+            message.properties,
+            message.user_properties,
+            message.external_id,
+            message.external_url,
+            message.created_at,
+            message.updated_at,
+        )
+    )
+
+
 def message_digest(message: MessageIn) -> str | None:
     """A digest of everything the client sent about a message (after redaction).
 
@@ -446,25 +496,82 @@ def message_digest(message: MessageIn) -> str | None:
     None where orjson cannot serialise a value (an integer past 64 bits): never equal.
     """
     try:
-        encoded = orjson.dumps(
-            (
-                message.id,
-                message.role,
-                message.content,
-                message.name,
-                message.tool_calls,
-                message.links,
-                message.properties,
-                message.user_properties,
-                message.external_id,
-                message.external_url,
-                message.created_at,
-                message.updated_at,
-            )
-        )
+        return _digest_of(_encoded(message))
     except (TypeError, orjson.JSONEncodeError):
         return None
+
+
+def _digest_of(encoded: bytes) -> str:
     return hashlib.blake2b(encoded, digest_size=12).hexdigest()
+
+
+def message_digests(messages: Sequence[MessageIn]) -> dict[str, Any]:
+    """What ``message_digests`` stores for messages sent as ``messages``: the digest of
+    each (``message_digest``), and under ``history`` one digest of them all together, which a
+    re-log that sends them again, and more, matches with a single hash (see
+    ``_compare_sent``); None where a message cannot be serialised."""
+    try:
+        encoded = [_encoded(m) for m in messages]
+    except (TypeError, orjson.JSONEncodeError):
+        return {"history": None, "messages": [message_digest(m) for m in messages]}
+    # SHA-256 for the whole history: over 18 KB, OpenSSL's (in the processor's SHA
+    # instructions where it has them) took half the time of hashlib's BLAKE2b.
+    history = hashlib.sha256(b"".join(encoded)).hexdigest()
+    return {"history": history, "messages": [_digest_of(e) for e in encoded]}
+
+
+def _compare_sent(
+    stored: Any,
+    messages: Sequence[MessageIn],
+    stored_rows: Sequence[tuple[Any, ...]],
+    resolved: Sequence[Message],
+) -> tuple[dict[str, Any], int]:
+    """The digests to store for the messages sent, and how many leading messages were
+    sent exactly as at the last log (and so are stored as they would be written now).
+
+    ``stored`` is the conversation's ``message_digests``: a list of one digest a message
+    as stored before ``history`` was, or that and the ``history`` digest of them all.
+    A chat app sends the stored history again with a turn appended: one hash of the
+    messages sent where the stored ones were, matched against ``history``, then shows
+    them all unchanged. A digest a message costs a hashlib call each (about 1 µs for a
+    message of a few hundred characters, more than the rest of the turn's work on it),
+    so only the new messages are digested one by one; a history that differs from the
+    stored one is digested message by message, to find where.
+    """
+    stored_each: Sequence[str | None] = []
+    stored_history = None
+    if isinstance(stored, dict):
+        stored_each, stored_history = stored.get("messages") or [], stored.get("history")
+    elif isinstance(stored, list):
+        stored_each = stored
+    known = len(stored_each)
+    if stored_history is not None and known == len(stored_rows) and known <= len(messages):
+        try:
+            encoded = [_encoded(m) for m in messages]
+        except (TypeError, orjson.JSONEncodeError):
+            encoded = None
+        if encoded is not None:
+            hasher = hashlib.sha256(b"".join(encoded[:known]))
+            if hasher.hexdigest() == stored_history:
+                hasher.update(b"".join(encoded[known:]))
+                digests = {
+                    "history": hasher.hexdigest(),
+                    "messages": [*stored_each, *(_digest_of(e) for e in encoded[known:])],
+                }
+                return digests, _same_ids(stored_rows, resolved, known)
+    digests = message_digests(messages)
+    return digests, _unchanged_prefix(stored_each, digests["messages"], stored_rows, resolved)
+
+
+def _same_ids(
+    stored_rows: Sequence[tuple[Any, ...]], resolved: Sequence[Message], count: int
+) -> int:
+    """How many of the first ``count`` messages, sent as stored, resolved to the stored
+    message's id (one sent later in the history may have taken it)."""
+    for position in range(count):
+        if resolved[position].id != stored_rows[position][0]:
+            return position
+    return count
 
 
 def _unchanged_prefix(
@@ -721,11 +828,11 @@ def conversation_row(
     c: Conversation,
     *,
     logged_at: datetime | None = None,
-    digests: list[str | None] | None = None,
+    digests: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The row of ``c``; ``logged_at`` is the time its messages sent without updatedAt
     read as theirs (None: each message's own updated_at is what it reads), ``digests``
-    those of the messages as sent (see ``message_digest``)."""
+    those of the messages as sent (see ``message_digests``)."""
     times = [m.created_at for m in c.messages] or [c.created_at]
     return _CONVERSATIONS.row(
         c,

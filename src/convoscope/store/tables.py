@@ -121,8 +121,9 @@ conversations = Table(
     # When the conversation was last logged: the updatedAt of each message sent without
     # one (migration 0012), stored here once rather than on every message at every log.
     Column("logged_at", UtcDateTime),
-    # A digest of each message as last sent (store/conversations.py, message_digest): what
-    # tells the messages a re-log changed without reading the stored ones.
+    # A digest of each message as last sent, and one of them all (store/conversations.py,
+    # message_digests): what tells the messages a re-log changed without reading the
+    # stored ones.
     Column("message_digests", JsonDoc),
     # Stored rather than recomputed: every analytics query reads them.
     Column("first_message_time", UtcDateTime, nullable=False),

@@ -218,6 +218,8 @@ def update_threads(
     stored_threads: int,
     stored_tail: Mapping[int, Message],
     shared_changed: bool,
+    since: int = 0,
+    threads_before: int = 0,
 ) -> None:
     """Derive again only the threads that the logged messages changed.
 
@@ -230,10 +232,15 @@ def update_threads(
     thread is derived again, and one whose question, answer and cited links are what
     they were keeps its annotations and its annotation state: only new or changed
     threads are queued.
+
+    ``since`` is where a thread starts at or before the first changed message, and
+    ``threads_before`` how many threads come before it: those are left as they are,
+    and the messages before it are not split again (a chat app sends the whole history
+    at every turn).
     """
-    splits = split_threads(conversation.messages)
+    splits = split_threads(conversation.messages, start=since)
     after = stored_tail.get(unchanged)
-    kept_threads = 0
+    kept_threads = threads_before
     for start, members in splits:
         end = start + len(members)  # the position after the thread's last message
         if end > unchanged:
@@ -262,7 +269,7 @@ def update_threads(
     if stored_threads > kept_threads:
         links = {m.id: m.links for m in stored_tail.values()}
         previous = _delete_from(conn, scope, conversation.id, kept_threads, links)
-    rows = _rows(scope, conversation, splits, kept_threads, now)
+    rows = _rows(scope, conversation, splits, kept_threads - threads_before, now, threads_before)
     _insert(conn, rows, previous)
     if rows:
         # Threads derived again start without flags; their messages may have feedback.
@@ -320,12 +327,15 @@ def _rows(
     splits: Sequence[tuple[int, list[Message]]],
     first: int,
     now: datetime,
+    base: int = 0,
 ) -> list[dict[str, Any]]:
-    """The rows of the threads from index ``first`` on, each with the links it cites
-    under ``_cited`` (not a column: what tells a changed thread from an unchanged one)."""
+    """The rows of the threads from index ``first`` of ``splits`` on, each with the links
+    it cites under ``_cited`` (not a column: what tells a changed thread from an unchanged
+    one); ``splits`` start at the conversation's thread ``base``."""
     rows: list[dict[str, Any]] = []
-    for index in range(first, len(splits)):
-        start, members = splits[index]
+    for local in range(first, len(splits)):
+        start, members = splits[local]
+        index = base + local
         question = message_text(members[0])
         answer = "\n\n".join(
             text
@@ -369,10 +379,13 @@ def _cited(links: Sequence[Any]) -> list[Any]:
     return [orjson.dumps(m, option=orjson.OPT_SORT_KEYS) for m in links if m]
 
 
-def split_threads(messages: Sequence[Message]) -> list[tuple[int, list[Message]]]:
-    """``(position of the first message, messages)`` for each thread, in order."""
+def split_threads(
+    messages: Sequence[Message], *, start: int = 0
+) -> list[tuple[int, list[Message]]]:
+    """``(position of the first message, messages)`` for each thread, in order; from
+    position ``start`` on, where a thread starts or none is open."""
     threads: list[tuple[int, list[Message]]] = []
-    for position, message in enumerate(messages):
+    for position, message in enumerate(messages[start:], start):
         if message.role in USER_ROLES:
             threads.append((position, [message]))
         elif threads:

@@ -22,7 +22,7 @@ from convoscope.errors import Conflict, ConvoscopeError, InvalidInput
 from convoscope.store import summaries
 from convoscope.store.conversations import (
     conversation_row,
-    message_digest,
+    message_digests,
     message_owners,
     message_row,
 )
@@ -111,10 +111,10 @@ def insert_conversations(
     # records it: those sent without updatedAt.
     with_log = {data.id: [m.updated_at is None for m in data.messages] for data in items}
     # And the digest of each message as sent, with which a later re-log finds what changed.
-    digests: dict[str | None, list[str | None]] = {}
+    digests: dict[str | None, dict[str, Any]] = {}
     for data in items:
         redacted = redact_conversation(conn, scope.project_id, data)
-        digests[data.id] = [message_digest(m) for m in redacted.messages]
+        digests[data.id] = message_digests(redacted.messages)
         result = _build(redacted, scope, now)
         if isinstance(result, Conversation):
             clash = next((m.id for m in result.messages if m.id in owner), None)
@@ -140,7 +140,7 @@ def _insert(
     scope: Scope,
     stored: list[Conversation],
     with_log: dict[str | None, list[bool]],
-    digests: dict[str | None, list[str | None]],
+    digests: dict[str | None, dict[str, Any]],
     now: datetime,
 ) -> None:
     conversation_rows = [conversation_row(c, logged_at=now, digests=digests[c.id]) for c in stored]
