@@ -211,7 +211,7 @@ class _Change:
     # Whether each message follows the conversation's log time (sent without updatedAt).
     with_log: list[bool]
     # The messages' digests to store (``message_digests``).
-    digests: dict[str, Any]
+    digests: list[str | None]
     logged_at: datetime
     client_ids: list[str]
 
@@ -505,45 +505,51 @@ def _digest_of(encoded: bytes) -> str:
     return hashlib.blake2b(encoded, digest_size=12).hexdigest()
 
 
-def message_digests(messages: Sequence[MessageIn]) -> dict[str, Any]:
+# The last item of a stored ``message_digests`` that holds the history's digest, after
+# one digest a message: the code before it reads the digests of the stored messages
+# only (as many as there are stored messages), and a message's digest has no colon.
+_HISTORY = "history:"
+
+
+def message_digests(messages: Sequence[MessageIn]) -> list[str | None]:
     """What ``message_digests`` stores for messages sent as ``messages``: the digest of
-    each (``message_digest``), and under ``history`` one digest of them all together, which a
-    re-log that sends them again, and more, matches with a single hash (see
-    ``_compare_sent``); None where a message cannot be serialised."""
+    each (``message_digest``), then ``history:`` and one digest of them all together,
+    which a re-log that sends them again, and more, matches with a single hash (see
+    ``_compare_sent``). No history where a message cannot be serialised (its digest is
+    None)."""
     try:
         encoded = [_encoded(m) for m in messages]
     except (TypeError, orjson.JSONEncodeError):
-        return {"history": None, "messages": [message_digest(m) for m in messages]}
+        return [message_digest(m) for m in messages]
     # SHA-256 for the whole history: over 18 KB, OpenSSL's (in the processor's SHA
     # instructions where it has them) took half the time of hashlib's BLAKE2b.
     history = hashlib.sha256(b"".join(encoded)).hexdigest()
-    return {"history": history, "messages": [_digest_of(e) for e in encoded]}
+    return [*(_digest_of(e) for e in encoded), _HISTORY + history]
 
 
 def _compare_sent(
-    stored: Any,
+    stored: Sequence[str | None] | None,
     messages: Sequence[MessageIn],
     stored_rows: Sequence[tuple[Any, ...]],
     resolved: Sequence[Message],
-) -> tuple[dict[str, Any], int]:
+) -> tuple[list[str | None], int]:
     """The digests to store for the messages sent, and how many leading messages were
     sent exactly as at the last log (and so are stored as they would be written now).
 
-    ``stored`` is the conversation's ``message_digests``: a list of one digest a message
-    as stored before ``history`` was, or that and the ``history`` digest of them all.
-    A chat app sends the stored history again with a turn appended: one hash of the
-    messages sent where the stored ones were, matched against ``history``, then shows
-    them all unchanged. A digest a message costs a hashlib call each (about 1 µs for a
-    message of a few hundred characters, more than the rest of the turn's work on it),
-    so only the new messages are digested one by one; a history that differs from the
-    stored one is digested message by message, to find where.
+    ``stored`` is the conversation's ``message_digests``: one digest a message, and the
+    history's last where it was stored (``message_digests``). A chat app sends the
+    stored history again with a turn appended: one hash of the messages sent where the
+    stored ones were, matched against the history's, then shows them all unchanged. A
+    digest a message costs a hashlib call each (about 1 µs for a message of a few
+    hundred characters, more than the rest of the turn's work on it), so only the new
+    messages are digested one by one; a history that differs from the stored one is
+    digested message by message, to find where.
     """
-    stored_each: Sequence[str | None] = []
+    stored_each: Sequence[str | None] = stored or []
     stored_history = None
-    if isinstance(stored, dict):
-        stored_each, stored_history = stored.get("messages") or [], stored.get("history")
-    elif isinstance(stored, list):
-        stored_each = stored
+    last = stored_each[-1] if stored_each else None
+    if last is not None and last.startswith(_HISTORY):
+        stored_each, stored_history = stored_each[:-1], last.removeprefix(_HISTORY)
     known = len(stored_each)
     if stored_history is not None and known == len(stored_rows) and known <= len(messages):
         try:
@@ -554,13 +560,14 @@ def _compare_sent(
             hasher = hashlib.sha256(b"".join(encoded[:known]))
             if hasher.hexdigest() == stored_history:
                 hasher.update(b"".join(encoded[known:]))
-                digests = {
-                    "history": hasher.hexdigest(),
-                    "messages": [*stored_each, *(_digest_of(e) for e in encoded[known:])],
-                }
+                digests = [
+                    *stored_each,
+                    *(_digest_of(e) for e in encoded[known:]),
+                    _HISTORY + hasher.hexdigest(),
+                ]
                 return digests, _same_ids(stored_rows, resolved, known)
     digests = message_digests(messages)
-    return digests, _unchanged_prefix(stored_each, digests["messages"], stored_rows, resolved)
+    return digests, _unchanged_prefix(stored_each, digests[: len(messages)], stored_rows, resolved)
 
 
 def _same_ids(
@@ -828,7 +835,7 @@ def conversation_row(
     c: Conversation,
     *,
     logged_at: datetime | None = None,
-    digests: dict[str, Any] | None = None,
+    digests: list[str | None] | None = None,
 ) -> dict[str, Any]:
     """The row of ``c``; ``logged_at`` is the time its messages sent without updatedAt
     read as theirs (None: each message's own updated_at is what it reads), ``digests``

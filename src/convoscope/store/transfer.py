@@ -111,7 +111,7 @@ def insert_conversations(
     # records it: those sent without updatedAt.
     with_log = {data.id: [m.updated_at is None for m in data.messages] for data in items}
     # And the digest of each message as sent, with which a later re-log finds what changed.
-    digests: dict[str | None, dict[str, Any]] = {}
+    digests: dict[str | None, list[str | None]] = {}
     for data in items:
         redacted = redact_conversation(conn, scope.project_id, data)
         digests[data.id] = message_digests(redacted.messages)
@@ -140,7 +140,7 @@ def _insert(
     scope: Scope,
     stored: list[Conversation],
     with_log: dict[str | None, list[bool]],
-    digests: dict[str | None, dict[str, Any]],
+    digests: dict[str | None, list[str | None]],
     now: datetime,
 ) -> None:
     conversation_rows = [conversation_row(c, logged_at=now, digests=digests[c.id]) for c in stored]
