@@ -3,7 +3,8 @@
 It imports nothing above it (the layers of ``pyproject.toml``'s import-linter contracts).
 
 - ``database.Database``: reads on a bounded pool of threads, ``stream_analytics`` for
-  exports, writes through ``writer.Writer`` (one thread, group commit);
+  exports, writes through ``writer.Writer`` (group commit; one thread on SQLite,
+  ``CONVOSCOPE_WRITE_CONNECTIONS`` on PostgreSQL);
 - ``engine.make_engine``, ``migrate.upgrade``, ``tables`` (SQLAlchemy Core), ``records``
   (the dataclasses the repositories take and return);
 - repositories: ``conversations``, ``feedback``, ``events``, ``threads`` (derived in the
