@@ -25,6 +25,7 @@ from sqlalchemy import Text as TextType
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 
+from convoscope.store import prepared as prepared_module
 from convoscope.store.prepared import Prepared, in_list, in_params, pipelined
 from convoscope.store.types import JsonDoc, UtcDateTime
 
@@ -113,6 +114,24 @@ def test_values_read_back_are_converted_like_connection_execute(tables: Engine) 
             assert prepared.first(conn, {"id": row["id"]}) == expected
         assert prepared.first(conn, {"id": "missing"}) is None
     assert expected[3] == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_insert_rows_stores_what_executemany_stores_in_chunks(
+    tables: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tables.begin() as conn:
+        conn.execute(insert(samples), ROWS)
+    expected = stored(tables)
+    with tables.begin() as conn:
+        conn.execute(delete(samples))
+    # Two rows a statement: one full chunk and a last one of a single row.
+    monkeypatch.setattr(prepared_module, "_ROWS_PER_INSERT", 2)
+    with tables.begin() as conn, pipelined(conn):
+        Prepared(insert(samples)).insert_rows(conn, ROWS)
+    assert stored(tables) == expected
+    with pytest.raises(IntegrityError), tables.begin() as conn, pipelined(conn):
+        Prepared(insert(samples)).insert_rows(conn, [{**ROWS[1], "id": "d"}, ROWS[0]])
+    assert stored(tables) == expected
 
 
 def test_insert_compiles_only_the_columns_given(tables: Engine) -> None:

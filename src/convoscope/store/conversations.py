@@ -373,7 +373,7 @@ def _write(conn: Connection, scope: Scope, change: _Change) -> None:
         else:
             _replace_stored(conn, scope, change, row, dropped)
         if len(stored) > unchanged:
-            _INSERT_MESSAGES.executemany(
+            _INSERT_MESSAGES.insert_rows(
                 conn,
                 [
                     message_row(

@@ -291,7 +291,7 @@ def _insert(conn: Connection, rows: list[dict[str, Any]], previous: dict[str, _P
         row.update(old.annotations)
         if old.cited is not None and old.cited == cited:
             row.update(old.state)
-    _INSERT.executemany(conn, rows)
+    _INSERT.insert_rows(conn, rows)
 
 
 def verified_values(annotations: dict[str, Any]) -> dict[str, Any]:
