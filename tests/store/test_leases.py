@@ -20,7 +20,7 @@ def _holder_pids(engine: Engine, job: str) -> list[int]:
                 text(
                     "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted "
-                    "AND a.application_name LIKE :name"
+                    "AND a.datname = current_database() AND a.application_name LIKE :name"
                 ),
                 {"name": f"convoscope {job} pid=%"},
             ).scalars()

@@ -79,7 +79,19 @@ class Lease:
         return True
 
     def release(self) -> None:
-        """Let another process take the job (closing the connection frees the lock)."""
+        """Let another process take the job at once.
+
+        Closing the connection frees the lock too, but only once PostgreSQL's backend
+        has ended, a moment after the close returns; the unlock frees it before."""
+        if self._conn is not None:
+            try:
+                self._conn.execute(
+                    text("SELECT pg_advisory_unlock(:namespace, :key)"),
+                    {"namespace": LOCK_NAMESPACE, "key": lock_key(self.name)},
+                )
+                self._conn.commit()
+            except DBAPIError:
+                pass  # a connection that has ended holds no lock
         self._close()
         if self._lease_engine is not None:
             self._lease_engine.dispose()
