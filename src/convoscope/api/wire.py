@@ -3,7 +3,7 @@ both, so neither the wire models nor the store knows the other."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from convoscope.annotation_names import COLUMN_TO_WIRE, WIRE_TO_COLUMN
@@ -117,44 +117,25 @@ def _to_message_in(m: OpenAIMessageCreate | SupportMessageCreate) -> MessageIn:
 # history at every turn, and each message keeps its creation time: formatting them all
 # again took more than half of building the answer (1 µs a time, against 0.1 µs to find
 # one here). Aware datetimes are equal exactly when they are the same instant, which is
-# what the text says; the dictionary is only ever read and written whole-key, so the
-# threads that answer may share it.
-_STAMPS: dict[datetime, str] = {}
-_STAMPS_KEPT = 8192
+# what the text says.
+_stamp = lru_cache(maxsize=8192)(format_timestamp)
 
 
-def message_to_wire(
-    conversation_type: str, m: Message, stamps: dict[datetime, str] | None = None
-) -> JsonObject:
-    """The wire form of ``m``; ``stamps`` remembers the timestamps already formatted."""
-    return _messages_to_wire(
-        conversation_type, [m], _shared_stamps() if stamps is None else stamps
-    )[0][0]
-
-
-def _shared_stamps() -> dict[datetime, str]:
-    if len(_STAMPS) >= _STAMPS_KEPT:
-        _STAMPS.clear()
-    return _STAMPS
+def message_to_wire(conversation_type: str, m: Message) -> JsonObject:
+    """The wire form of ``m``."""
+    return _messages_to_wire(conversation_type, [m])[0][0]
 
 
 def _messages_to_wire(
-    conversation_type: str, messages: list[Message], stamps: dict[datetime, str]
+    conversation_type: str, messages: list[Message]
 ) -> tuple[list[JsonObject], list[JsonObject]]:
     """The wire form of each message, and its OpenAI chat form.
 
-    One loop for both, with no call per message but the formatting of a time not seen
-    yet: the answer to a chat app holds its whole history, every turn."""
+    One loop for both, with no call per message but the (cached) texts of its times: the
+    answer to a chat app holds its whole history, every turn."""
     wires: list[JsonObject] = []
     chats: list[JsonObject] = []
     for m in messages:
-        created, updated = m.created_at, m.updated_at
-        created_text = stamps.get(created)
-        if created_text is None:
-            created_text = stamps[created] = format_timestamp(created)
-        updated_text = stamps.get(updated)
-        if updated_text is None:
-            updated_text = stamps[updated] = format_timestamp(updated)
         role, content = m.role, m.content
         wire: JsonObject = {
             "id": m.id,
@@ -162,8 +143,8 @@ def _messages_to_wire(
             "externalId": m.external_id,
             "externalUrl": m.external_url,
             "conversationId": m.conversation_id,
-            "createdAt": created_text,
-            "updatedAt": updated_text,
+            "createdAt": _stamp(m.created_at),
+            "updatedAt": _stamp(m.updated_at),
             "role": role,
             "content": content,
         }
@@ -187,7 +168,7 @@ def _messages_to_wire(
 def conversation_to_wire(c: Conversation) -> JsonObject:
     # The messages of a conversation share their times often (all those sent without
     # updatedAt were updated at its last log), and its next answer shows them again.
-    messages, chats = _messages_to_wire(c.type, c.messages, _shared_stamps())
+    messages, chats = _messages_to_wire(c.type, c.messages)
     wire: JsonObject = {
         "id": c.id,
         "externalId": c.external_id,
